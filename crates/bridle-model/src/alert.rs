@@ -1,0 +1,115 @@
+use crate::{Level, Map, ObservableKind, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// The indicator behind an alert, with everything needed to cite it.
+///
+/// The first four fields are MVT's `matched_indicator` keys, so scripts written for MVT's
+/// `alerts.json` keep working; the rest is what MVT drops (STIX id, file hash, how it matched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndicatorRef {
+    /// The indicator value (as written in the STIX file).
+    pub value: String,
+    /// MVT's bucket name (`domains`, `processes`, `file_paths`...).
+    #[serde(rename = "type")]
+    pub bucket: String,
+    /// The malware or report name the indicator belongs to.
+    pub name: String,
+    /// Base name of the STIX file.
+    pub stix2_file_name: String,
+    /// SHA-256 of the STIX file.
+    pub stix2_file_sha256: String,
+    /// The STIX `indicator--...` id.
+    pub stix_id: String,
+    /// The STIX pattern it came from.
+    pub pattern: String,
+    /// The observable that matched.
+    pub observable_kind: ObservableKind,
+    /// The observable's value as found on the device.
+    pub observable_value: String,
+    /// The record field it was in.
+    pub observable_field: String,
+    /// How it matched (`exact`, `subdomain`, `truncated process name`...).
+    pub match_rule: String,
+}
+
+/// Where an alert's evidence is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Module slug.
+    pub module: String,
+    /// Position of the record in `<module>.json` (0-based), when the alert is about a record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_index: Option<u64>,
+    /// Device path of the evidence file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logical_path: Option<String>,
+    /// Path inside the acquisition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_path: Option<String>,
+    /// SHA-256 of the evidence file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Table or section.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Row or line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<String>,
+}
+
+/// A finding: an indicator match or a heuristic, with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Severity.
+    pub level: Level,
+    /// Module slug.
+    pub module: String,
+    /// What was found.
+    pub message: String,
+    /// When (MVT writes `""` when unknown; so do we).
+    #[serde(with = "event_time")]
+    pub event_time: Option<Timestamp>,
+    /// The record the alert is about (empty for module-level alerts).
+    pub event: Map,
+    /// The indicator, for an indicator match.
+    pub matched_indicator: Option<IndicatorRef>,
+    /// Where the evidence is.
+    pub provenance: Provenance,
+}
+
+impl Alert {
+    /// Whether this alert makes a check report "findings" (exit code 1).
+    pub fn is_finding(&self) -> bool {
+        self.matched_indicator.is_some() || self.level.is_severe()
+    }
+
+    /// A total order for deterministic output: module, record, level (severe first), message.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            &self.module,
+            self.provenance.record_index,
+            std::cmp::Reverse(self.level),
+            &self.message,
+            self.matched_indicator
+                .as_ref()
+                .map(|m| (&m.stix_id, &m.value)),
+        )
+    }
+}
+
+mod event_time {
+    use crate::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_mvt()),
+            None => s.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Timestamp::parse(&s))
+    }
+}

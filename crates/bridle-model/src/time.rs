@@ -1,0 +1,193 @@
+//! Timestamp conversions for the clocks phones use.
+//!
+//! Every time bridle outputs is UTC. Internally a [`Timestamp`] is microseconds since the Unix
+//! epoch, which covers every epoch below without loss at the precision the artifacts have.
+//!
+//! | clock | unit | epoch | where |
+//! | --- | --- | --- | --- |
+//! | Cocoa / Mac absolute time | seconds (float) or nanoseconds (int) | 2001-01-01 | sms.db, Safari, most Core Data stores |
+//! | Unix | seconds, milliseconds, nanoseconds | 1970-01-01 | TCC, Firefox, Android |
+//! | WebKit / Chrome | microseconds | 1601-01-01 | Chrome History, Favicons |
+//!
+//! Conversions are total: an out-of-range or non-finite input gives `None`, never a panic,
+//! because the numbers come from evidence.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Seconds between 1970-01-01 and 2001-01-01 (the Cocoa epoch).
+pub const COCOA_EPOCH_OFFSET: i64 = 978_307_200;
+/// Seconds between 1601-01-01 and 1970-01-01 (the WebKit/Chrome epoch).
+pub const WEBKIT_EPOCH_OFFSET: i64 = 11_644_473_600;
+
+/// The latest instant we accept: year 9999 (jiff's range, and beyond any real artifact).
+const MAX_MICROS: i64 = 253_402_300_799_999_999;
+/// The earliest: year 0001.
+const MIN_MICROS: i64 = -62_135_596_800_000_000;
+
+/// A UTC instant with microsecond precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// From microseconds since the Unix epoch, if within years 1..=9999.
+    pub fn from_unix_micros(us: i64) -> Option<Timestamp> {
+        (MIN_MICROS..=MAX_MICROS)
+            .contains(&us)
+            .then_some(Timestamp(us))
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn unix_micros(self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds since the Unix epoch (floor).
+    pub fn unix_seconds(self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
+
+    /// From (possibly fractional) seconds since the Unix epoch.
+    pub fn from_unix_seconds_f64(s: f64) -> Option<Timestamp> {
+        if !s.is_finite() {
+            return None;
+        }
+        let us = (s * 1_000_000.0).round();
+        if us < MIN_MICROS as f64 || us > MAX_MICROS as f64 {
+            return None;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        Timestamp::from_unix_micros(us as i64)
+    }
+
+    /// From whole seconds since the Unix epoch.
+    pub fn from_unix_seconds(s: i64) -> Option<Timestamp> {
+        s.checked_mul(1_000_000)
+            .and_then(Timestamp::from_unix_micros)
+    }
+
+    /// From milliseconds since the Unix epoch (Android).
+    pub fn from_unix_millis(ms: i64) -> Option<Timestamp> {
+        ms.checked_mul(1_000).and_then(Timestamp::from_unix_micros)
+    }
+
+    /// From nanoseconds since the Unix epoch (truncated to microseconds).
+    pub fn from_unix_nanos(ns: i64) -> Option<Timestamp> {
+        Timestamp::from_unix_micros(ns.div_euclid(1_000))
+    }
+
+    /// From Cocoa (Mac absolute) time given as a float of seconds since 2001-01-01.
+    pub fn from_cocoa_seconds_f64(s: f64) -> Option<Timestamp> {
+        Timestamp::from_unix_seconds_f64(s + COCOA_EPOCH_OFFSET as f64)
+    }
+
+    /// From Cocoa time stored as an integer, with MVT's rule for newer databases: an integer
+    /// of exactly 18 digits is nanoseconds (sms.db since iOS 11), anything else seconds.
+    ///
+    /// MVT keeps the first 9 digits of an 18-digit value, which is the same as integer
+    /// division by 10^9; we keep microseconds too, so the fraction is exact rather than lost.
+    pub fn from_cocoa_int(v: i64) -> Option<Timestamp> {
+        if (100_000_000_000_000_000..1_000_000_000_000_000_000).contains(&v) {
+            let us = v / 1_000;
+            return us
+                .checked_add(COCOA_EPOCH_OFFSET * 1_000_000)
+                .and_then(Timestamp::from_unix_micros);
+        }
+        v.checked_add(COCOA_EPOCH_OFFSET)
+            .and_then(Timestamp::from_unix_seconds)
+    }
+
+    /// From WebKit/Chrome time: microseconds since 1601-01-01.
+    pub fn from_webkit_micros(us: i64) -> Option<Timestamp> {
+        us.checked_sub(WEBKIT_EPOCH_OFFSET * 1_000_000)
+            .and_then(Timestamp::from_unix_micros)
+    }
+
+    /// MVT's rendering, `YYYY-mm-dd HH:MM:SS.ffffff`, in UTC. Parity tests compare these.
+    pub fn to_mvt(self) -> String {
+        self.format("%Y-%m-%d %H:%M:%S%.6f")
+    }
+
+    /// RFC 3339 with microseconds and `Z`, as Timesketch and JSON consumers expect.
+    pub fn to_rfc3339(self) -> String {
+        self.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+    }
+
+    fn format(self, fmt: &str) -> String {
+        // The range check in the constructors keeps this inside jiff's range, so the
+        // fallback branch is unreachable in practice; it still avoids a panic.
+        match jiff::Timestamp::from_microsecond(self.0) {
+            Ok(ts) => ts.strftime(fmt).to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Parses MVT's `YYYY-mm-dd HH:MM:SS[.ffffff]` (UTC) back, or RFC 3339.
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        let s = s.trim();
+        if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+            return Timestamp::from_unix_micros(ts.as_microsecond());
+        }
+        let dt = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S%.f", s)
+            .or_else(|_| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", s))
+            .ok()?;
+        let ts = jiff::tz::TimeZone::UTC.to_timestamp(dt).ok()?;
+        Timestamp::from_unix_micros(ts.as_microsecond())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_mvt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_and_cocoa_agree() {
+        // MVT's own test: 1626566400 -> 2021-07-18 00:00:00.000000, same instant as Mac time.
+        let a = Timestamp::from_unix_seconds(1_626_566_400).unwrap();
+        assert_eq!(a.to_mvt(), "2021-07-18 00:00:00.000000");
+        let b = Timestamp::from_cocoa_int(1_626_566_400 - COCOA_EPOCH_OFFSET).unwrap();
+        assert_eq!(a, b);
+        let c = Timestamp::from_cocoa_seconds_f64((1_626_566_400 - COCOA_EPOCH_OFFSET) as f64);
+        assert_eq!(Some(a), c);
+    }
+
+    #[test]
+    fn cocoa_nanoseconds_have_18_digits() {
+        let ns: i64 = 588_808_410_123_456_789; // 18 digits
+        let t = Timestamp::from_cocoa_int(ns).unwrap();
+        assert_eq!(t.to_mvt(), "2019-08-29 21:53:30.123456");
+        // 17 digits are seconds, and out of range: refused rather than wrapped.
+        assert_eq!(Timestamp::from_cocoa_int(99_999_999_999_999_999), None);
+    }
+
+    #[test]
+    fn webkit_epoch() {
+        let t = Timestamp::from_webkit_micros(13_270_000_000_000_000).unwrap();
+        assert_eq!(t.to_rfc3339(), "2021-07-05T23:06:40.000000Z");
+        assert_eq!(Timestamp::from_webkit_micros(i64::MIN), None);
+    }
+
+    #[test]
+    fn hostile_values_give_none() {
+        assert_eq!(Timestamp::from_unix_seconds(i64::MAX), None);
+        assert_eq!(Timestamp::from_unix_seconds_f64(f64::NAN), None);
+        assert_eq!(Timestamp::from_unix_seconds_f64(1e300), None);
+        assert_eq!(Timestamp::from_unix_millis(i64::MIN), None);
+        assert_eq!(Timestamp::from_cocoa_seconds_f64(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn parse_round_trip() {
+        let t = Timestamp::from_unix_micros(1_700_000_000_123_456).unwrap();
+        assert_eq!(Timestamp::parse(&t.to_mvt()), Some(t));
+        assert_eq!(Timestamp::parse(&t.to_rfc3339()), Some(t));
+        assert_eq!(Timestamp::parse("not a date"), None);
+    }
+}
