@@ -1,0 +1,221 @@
+//! The files a check writes, once every module has finished.
+
+use crate::sink::Finished;
+use crate::timeline::{self, TimelineRow};
+use crate::{EngineError, RunInfo, Summary};
+use bridle_model::{Alert, EvidenceFile, Timestamp};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The files every check writes to its output folder (besides one `<module>.json` and
+/// `<module>_detected.json` per module).
+pub const OUTPUT_FILES: [&str; 6] = [
+    "alerts.json",
+    "alerts_timeline.csv",
+    "timeline.csv",
+    "timeline.jsonl",
+    "observables.jsonl",
+    "info.json",
+];
+
+/// Protects a spreadsheet cell against formula injection: device text that starts with `=`,
+/// `+`, `-`, `@`, tab or carriage return is prefixed with `'`, which spreadsheets show as
+/// text. Only free text columns get this; JSON outputs keep the exact value.
+pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, EngineError> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| EngineError::output(path, e))
+}
+
+fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), EngineError> {
+    let mut w = create(path)?;
+    serde_json::to_writer_pretty(&mut w, value)
+        .map_err(|e| EngineError::output(path, std::io::Error::other(e)))?;
+    w.write_all(b"\n")
+        .and_then(|()| w.flush())
+        .map_err(|e| EngineError::output(path, e))
+}
+
+#[derive(Serialize)]
+struct TimesketchRow<'a> {
+    message: &'a str,
+    datetime: String,
+    timestamp: i64,
+    timestamp_desc: &'a str,
+    module: &'a str,
+    data_type: String,
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    #[serde(flatten)]
+    run: &'a RunInfo,
+    finished_at: String,
+    modules: &'a [crate::ModuleReport],
+    alerts: usize,
+    timeline_rows: u64,
+    problems: &'a [bridle_model::Problem],
+    evidence_files: &'a [Arc<EvidenceFile>],
+}
+
+pub(crate) fn finish(
+    mut finished: Vec<Finished>,
+    out: Option<&Path>,
+    info: &RunInfo,
+    evidence: Vec<Arc<EvidenceFile>>,
+    spool_dir: &Path,
+) -> Result<Summary, EngineError> {
+    finished.sort_by_key(|f| f.index);
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut problems = Vec::new();
+    let mut reports = Vec::new();
+    let mut spools = Vec::new();
+    let mut observable_parts = Vec::new();
+    for f in finished {
+        let mut module_alerts = f.alerts;
+        module_alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        if let Some(dir) = out
+            && !module_alerts.is_empty()
+        {
+            write_json(
+                &dir.join(format!("{}_detected.json", f.report.module)),
+                &module_alerts,
+            )?;
+        }
+        let _ = (f.wrote_json, f.name);
+        alerts.extend(module_alerts);
+        problems.extend(f.problems);
+        reports.push(f.report);
+        spools.push(f.spool);
+        if let Some(p) = f.observables {
+            observable_parts.push(p);
+        }
+    }
+    alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    problems.sort();
+
+    let timeline_rows = match out {
+        Some(dir) => write_timelines(dir, spools)?,
+        None => timeline::merge(spools, |_| Ok(()))?,
+    };
+
+    if let Some(dir) = out {
+        write_json(&dir.join("alerts.json"), &alerts)?;
+        write_alerts_timeline(&dir.join("alerts_timeline.csv"), &alerts)?;
+        let obs_path = dir.join("observables.jsonl");
+        let mut w = create(&obs_path)?;
+        for part in &observable_parts {
+            let mut r = File::open(part).map_err(|e| EngineError::output(part, e))?;
+            std::io::copy(&mut r, &mut w).map_err(|e| EngineError::output(&obs_path, e))?;
+        }
+        w.flush().map_err(|e| EngineError::output(&obs_path, e))?;
+        write_json(
+            &dir.join("info.json"),
+            &Info {
+                run: info,
+                finished_at: now_rfc3339(),
+                modules: &reports,
+                alerts: alerts.len(),
+                timeline_rows,
+                problems: &problems,
+                evidence_files: &evidence,
+            },
+        )?;
+    }
+    let _ = spool_dir;
+    Ok(Summary {
+        modules: reports,
+        alerts,
+        problems,
+        evidence,
+        timeline_rows,
+    })
+}
+
+/// The current time, for run metadata only.
+pub(crate) fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_micros()).ok())
+        .and_then(Timestamp::from_unix_micros);
+    now.map(Timestamp::to_rfc3339).unwrap_or_default()
+}
+
+fn csv_writer(path: &Path) -> Result<csv::Writer<BufWriter<File>>, EngineError> {
+    Ok(csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(create(path)?))
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> EngineError {
+    EngineError::output(path, std::io::Error::other(e))
+}
+
+fn write_timelines(dir: &Path, spools: Vec<crate::timeline::Spool>) -> Result<u64, EngineError> {
+    let csv_path = dir.join("timeline.csv");
+    let jsonl_path = dir.join("timeline.jsonl");
+    let mut csv = csv_writer(&csv_path)?;
+    csv.write_record(["UTC Timestamp", "Plugin", "Event", "Description"])
+        .map_err(|e| csv_err(&csv_path, e))?;
+    let mut jsonl = create(&jsonl_path)?;
+    let n = timeline::merge(spools, |row: &TimelineRow| {
+        let ts = row.timestamp.map(Timestamp::to_mvt).unwrap_or_default();
+        csv.write_record([ts.as_str(), &row.module, &row.event, &csv_safe(&row.data)])
+            .map_err(|e| csv_err(&csv_path, e))?;
+        // Timesketch needs a time: undated rows stay in the CSV only.
+        if let Some(t) = row.timestamp {
+            serde_json::to_writer(
+                &mut jsonl,
+                &TimesketchRow {
+                    message: &row.data,
+                    datetime: t.to_rfc3339(),
+                    timestamp: t.unix_micros(),
+                    timestamp_desc: &row.event,
+                    module: &row.module,
+                    data_type: format!("bridle:{}", row.module.to_lowercase()),
+                },
+            )
+            .map_err(|e| EngineError::output(&jsonl_path, std::io::Error::other(e)))?;
+            jsonl
+                .write_all(b"\n")
+                .map_err(|e| EngineError::output(&jsonl_path, e))?;
+        }
+        Ok(())
+    })?;
+    csv.flush().map_err(|e| EngineError::output(&csv_path, e))?;
+    jsonl
+        .flush()
+        .map_err(|e| EngineError::output(&jsonl_path, e))?;
+    Ok(n)
+}
+
+fn write_alerts_timeline(path: &Path, alerts: &[Alert]) -> Result<(), EngineError> {
+    let mut csv = csv_writer(path)?;
+    csv.write_record(["Event Time", "Module", "Message", "Event"])
+        .map_err(|e| csv_err(path, e))?;
+    let mut dated: Vec<&Alert> = alerts.iter().filter(|a| a.event_time.is_some()).collect();
+    dated.sort_by(|a, b| (a.event_time, a.sort_key()).cmp(&(b.event_time, b.sort_key())));
+    for a in dated {
+        let event = serde_json::to_string(&a.event).unwrap_or_default();
+        let t = a.event_time.map(Timestamp::to_mvt).unwrap_or_default();
+        csv.write_record([
+            t.as_str(),
+            &a.module,
+            &csv_safe(&a.message),
+            &csv_safe(&event),
+        ])
+        .map_err(|e| csv_err(path, e))?;
+    }
+    csv.flush().map_err(|e| EngineError::output(path, e))
+}

@@ -1,0 +1,332 @@
+use crate::timeline::{Spool, TimelineRow};
+use crate::{Config, EngineError, Matcher, Progress};
+use bridle_model::{
+    Alert, Heuristic, Map, Module, ModuleOutcome, OutputShape, Problem, ProblemKind, Provenance,
+    Record, Sink, Source,
+};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// How one module's run went.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleReport {
+    /// Slug.
+    pub module: String,
+    /// `done`, `not_found` or `failed`.
+    pub status: &'static str,
+    /// Why it was not found or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Records produced.
+    pub records: u64,
+    /// Alerts raised (indicator and heuristic).
+    pub alerts: u64,
+    /// Timeline events produced (before de-duplication).
+    pub timeline_events: u64,
+    /// Problems reported.
+    pub problems: u64,
+}
+
+/// A module's results once it has run.
+pub(crate) struct Finished {
+    pub(crate) index: usize,
+    pub(crate) report: ModuleReport,
+    pub(crate) alerts: Vec<Alert>,
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) spool: Spool,
+    /// This module's lines of observables.jsonl, in a temporary file.
+    pub(crate) observables: Option<PathBuf>,
+    /// Whether `<slug>.json` was written.
+    pub(crate) wrote_json: bool,
+    pub(crate) name: &'static str,
+}
+
+/// The sink the engine gives a module.
+struct ModuleSink<'a> {
+    slug: &'static str,
+    name: &'static str,
+    shape: OutputShape,
+    matcher: &'a dyn Matcher,
+    out: Option<&'a Path>,
+    records: u64,
+    timeline_events: u64,
+    alerts: Vec<Alert>,
+    problems: Vec<Problem>,
+    spool: Spool,
+    json: Option<BufWriter<File>>,
+    observables: Option<BufWriter<File>>,
+    observables_path: Option<PathBuf>,
+    spool_dir: &'a Path,
+    /// The first write error; once set, the sink stops writing and the run reports it.
+    error: Option<EngineError>,
+}
+
+#[derive(Serialize)]
+struct ObservableLine<'a> {
+    module: &'a str,
+    record: u64,
+    source: &'a Source,
+    observables: &'a [bridle_model::Observable],
+}
+
+impl ModuleSink<'_> {
+    fn provenance(&self, source: &Source, record: Option<u64>) -> Provenance {
+        Provenance {
+            module: self.slug.to_owned(),
+            record_index: record,
+            logical_path: source.file.as_ref().map(|f| f.logical_path.clone()),
+            stored_path: source.file.as_ref().map(|f| f.stored_path.clone()),
+            sha256: source.file.as_ref().map(|f| f.sha256.clone()),
+            table: source.table.as_ref().map(ToString::to_string),
+            row: source.row.clone(),
+        }
+    }
+
+    fn write_json(&mut self, data: &Map) {
+        let Some(dir) = self.out else { return };
+        if self.error.is_some() {
+            return;
+        }
+        let path = dir.join(format!("{}.json", self.slug));
+        let result = (|| -> std::io::Result<()> {
+            let first = self.json.is_none();
+            if first {
+                self.json = Some(BufWriter::new(File::create(&path)?));
+            }
+            let Some(w) = self.json.as_mut() else {
+                return Ok(());
+            };
+            match self.shape {
+                OutputShape::Object => {
+                    if first {
+                        serde_json::to_writer_pretty(&mut *w, data)?;
+                    }
+                }
+                OutputShape::List => {
+                    w.write_all(if first { b"[\n" } else { b",\n" })?;
+                    serde_json::to_writer(&mut *w, data)?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            self.error = Some(EngineError::output(path, e));
+        }
+    }
+
+    fn write_observables(&mut self, record: &Record, index: u64) {
+        if record.observables.is_empty() || self.error.is_some() {
+            return;
+        }
+        let path = self.spool_dir.join(format!("{}.observables", self.slug));
+        let result = (|| -> std::io::Result<()> {
+            if self.observables.is_none() {
+                self.observables = Some(BufWriter::new(File::create(&path)?));
+                self.observables_path = Some(path.clone());
+            }
+            let Some(w) = self.observables.as_mut() else {
+                return Ok(());
+            };
+            serde_json::to_writer(
+                &mut *w,
+                &ObservableLine {
+                    module: self.slug,
+                    record: index,
+                    source: &record.source,
+                    observables: &record.observables,
+                },
+            )?;
+            w.write_all(b"\n")
+        })();
+        if let Err(e) = result {
+            self.error = Some(EngineError::output(path, e));
+        }
+    }
+
+    fn heuristic_alert(
+        &self,
+        h: Heuristic,
+        event: Map,
+        source: &Source,
+        record: Option<u64>,
+    ) -> Alert {
+        Alert {
+            level: h.level,
+            module: self.slug.to_owned(),
+            message: h.message,
+            event_time: h.event_time,
+            event,
+            matched_indicator: None,
+            provenance: self.provenance(source, record),
+        }
+    }
+}
+
+impl Sink for ModuleSink<'_> {
+    fn record(&mut self, record: Record) {
+        let index = self.records;
+        self.records += 1;
+        for (i, indicator) in dedup_hits(self.matcher.match_record(&record.observables)) {
+            let Some(obs) = record.observables.get(i) else {
+                continue;
+            };
+            let message = format!(
+                "{} `{}` in {} matches {} indicator `{}` ({})",
+                obs.kind, obs.value, obs.field, indicator.bucket, indicator.value, indicator.name,
+            );
+            self.alerts.push(Alert {
+                level: obs.level,
+                module: self.slug.to_owned(),
+                message,
+                event_time: None,
+                event: record.data.clone(),
+                matched_indicator: Some(indicator),
+                provenance: self.provenance(&record.source, Some(index)),
+            });
+        }
+        for h in &record.heuristics {
+            let alert =
+                self.heuristic_alert(h.clone(), record.data.clone(), &record.source, Some(index));
+            self.alerts.push(alert);
+        }
+        for e in &record.timeline {
+            self.timeline_events += 1;
+            let row = TimelineRow {
+                timestamp: e.timestamp,
+                module: self.name.to_owned(),
+                event: e.event.to_string(),
+                data: e.data.clone(),
+            };
+            if let Err(err) = self.spool.push(row, self.spool_dir)
+                && self.error.is_none()
+            {
+                self.error = Some(err);
+            }
+        }
+        self.write_observables(&record, index);
+        self.write_json(&record.data);
+    }
+
+    fn alert(&mut self, heuristic: Heuristic) {
+        let alert = self.heuristic_alert(heuristic, Map::new(), &Source::default(), None);
+        self.alerts.push(alert);
+    }
+
+    fn problem(&mut self, mut problem: Problem) {
+        if problem.module.is_empty() {
+            problem.module = self.slug.to_owned();
+        }
+        self.problems.push(problem);
+    }
+}
+
+/// One alert per (observable, indicator): the same indicator matched twice by the same
+/// value in one record says nothing more.
+fn dedup_hits(
+    mut hits: Vec<(usize, bridle_model::IndicatorRef)>,
+) -> Vec<(usize, bridle_model::IndicatorRef)> {
+    hits.sort_by(|a, b| (a.0, &a.1.stix_id, &a.1.value).cmp(&(b.0, &b.1.stix_id, &b.1.value)));
+    hits.dedup_by(|a, b| a.0 == b.0 && a.1.stix_id == b.1.stix_id && a.1.value == b.1.value);
+    hits
+}
+
+pub(crate) fn run_module(
+    index: usize,
+    module: &dyn Module,
+    matcher: &dyn Matcher,
+    out: Option<&Path>,
+    spool_dir: &Path,
+    config: &Config,
+    progress: &dyn Progress,
+) -> Result<Finished, EngineError> {
+    let info = module.info();
+    progress.module_started(info.slug);
+    let mut sink = ModuleSink {
+        slug: info.slug,
+        name: info.name,
+        shape: info.shape,
+        matcher,
+        out,
+        records: 0,
+        timeline_events: 0,
+        alerts: Vec::new(),
+        problems: Vec::new(),
+        spool: Spool::new(info.slug, config.timeline_run_len),
+        json: None,
+        observables: None,
+        observables_path: None,
+        spool_dir,
+        error: None,
+    };
+    // A module that panics is a bug, but one module's bug must not cost the rest of the
+    // check: catch it, report the module as failed, go on.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| module.run(&mut sink)));
+    let (status, detail) = match outcome {
+        Ok(Ok(ModuleOutcome::Done)) => ("done", None),
+        Ok(Ok(ModuleOutcome::NotFound(why))) => ("not_found", Some(why)),
+        Ok(Err(e)) => {
+            let message = e.to_string();
+            sink.problems.push(Problem {
+                kind: ProblemKind::ModuleFailed,
+                module: info.slug.to_owned(),
+                file: None,
+                message: message.clone(),
+            });
+            ("failed", Some(message))
+        }
+        Err(_) => {
+            let message = "the module stopped on an internal error (a bug: please report it)";
+            sink.problems.push(Problem {
+                kind: ProblemKind::ModuleFailed,
+                module: info.slug.to_owned(),
+                file: None,
+                message: message.into(),
+            });
+            ("failed", Some(message.to_owned()))
+        }
+    };
+    if let Some(e) = sink.error.take() {
+        return Err(e);
+    }
+    let wrote_json = sink.json.is_some();
+    if let Some(mut w) = sink.json.take() {
+        let path = out
+            .map(|d| d.join(format!("{}.json", info.slug)))
+            .unwrap_or_default();
+        let tail: &[u8] = match info.shape {
+            OutputShape::List => b"\n]\n",
+            OutputShape::Object => b"\n",
+        };
+        w.write_all(tail)
+            .and_then(|()| w.flush())
+            .map_err(|e| EngineError::output(&path, e))?;
+    }
+    if let Some(mut w) = sink.observables.take() {
+        w.flush().map_err(|e| {
+            EngineError::output(sink.observables_path.clone().unwrap_or_default(), e)
+        })?;
+    }
+    sink.spool.finish(spool_dir)?;
+    let report = ModuleReport {
+        module: info.slug.to_owned(),
+        status,
+        detail,
+        records: sink.records,
+        alerts: sink.alerts.len() as u64,
+        timeline_events: sink.timeline_events,
+        problems: sink.problems.len() as u64,
+    };
+    progress.module_finished(&report);
+    Ok(Finished {
+        index,
+        report,
+        alerts: sink.alerts,
+        problems: sink.problems,
+        spool: sink.spool,
+        observables: sink.observables_path,
+        wrote_json,
+        name: info.name,
+    })
+}
