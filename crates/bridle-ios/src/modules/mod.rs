@@ -9,7 +9,7 @@
 use crate::Ios;
 use bridle_evidence::EvidenceError;
 use bridle_evidence::sqlite::RowsRead;
-use bridle_model::{EvidenceFile, Module, ModuleError, Problem, ProblemKind, Sink};
+use bridle_model::{EvidenceFile, Module, ModuleError, ModuleInfo, Problem, ProblemKind, Sink};
 use std::sync::Arc;
 
 /// Declares a module struct holding the acquisition, and its [`Module`] impl calling the
@@ -32,14 +32,19 @@ macro_rules! ios_module {
             }
         }
 
+        impl $ty {
+            /// What this module is.
+            pub const INFO: bridle_model::ModuleInfo = bridle_model::ModuleInfo {
+                slug: $slug,
+                name: $name,
+                description: $desc,
+                shape: $shape,
+            };
+        }
+
         impl bridle_model::Module for $ty {
             fn info(&self) -> bridle_model::ModuleInfo {
-                bridle_model::ModuleInfo {
-                    slug: $slug,
-                    name: $name,
-                    description: $desc,
-                    shape: $shape,
-                }
+                Self::INFO
             }
 
             fn run(
@@ -57,16 +62,28 @@ pub mod manifest;
 pub mod sms;
 pub mod tcc;
 
-/// Every module of `check` on a backup, in MVT's order.
-pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
-    let i = || Arc::clone(ios);
-    vec![
-        Box::new(backup_info::BackupInfo::new(i())),
-        Box::new(manifest::Manifest::new(i())),
-        Box::new(tcc::Tcc::new(i())),
-        Box::new(sms::Sms::new(i())),
-    ]
+/// Lists the backup modules once, in MVT's order, to build both the modules and their
+/// descriptions (for `--list-modules`, which needs no acquisition).
+macro_rules! backup_module_list {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        /// Every module of `check` on a backup, in MVT's order.
+        pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
+            vec![$(Box::new($module::$ty::new(Arc::clone(ios)))),*]
+        }
+
+        /// What [`backup_modules`] returns, without an acquisition.
+        pub fn backup_module_infos() -> Vec<ModuleInfo> {
+            vec![$($module::$ty::INFO),*]
+        }
+    };
 }
+
+backup_module_list![
+    backup_info::BackupInfo,
+    manifest::Manifest,
+    tcc::Tcc,
+    sms::Sms,
+];
 
 /// A module error for an evidence error, naming the file.
 pub(crate) fn unreadable(logical: &str, e: &EvidenceError) -> ModuleError {
