@@ -374,6 +374,15 @@ impl Ios {
             }
         }
         let db = sqlite::open(&files, &self.limits)?;
+        if let Some((have, want)) = db.truncated() {
+            self.log.note(bridle_model::Problem::file(
+                bridle_model::ProblemKind::Partial,
+                located.logical.clone(),
+                format!(
+                    "truncated: {have} bytes of the {want} its header declares; rows on the missing pages cannot be read"
+                ),
+            ));
+        }
         Ok((db, file))
     }
 

@@ -121,7 +121,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     };
     let bar = progress::Bar::new(modules.len(), !args.quiet && !args.no_progress);
     let matcher = indicators::EngineMatcher(&loaded.matcher);
-    let files = || log.files();
+    let files = || (log.files(), log.problems());
     let result = bridle_engine::run(modules, &matcher, &config, &info, &files, &bar);
     bar.finish();
     let summary = result?;
