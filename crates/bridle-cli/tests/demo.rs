@@ -1,5 +1,7 @@
 //! The demo acquisition shipped in the repository: a fresh machine's first command.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;
