@@ -256,6 +256,7 @@ impl Matcher {
             observable_value: observable.value.clone(),
             observable_field: observable.field.to_string(),
             match_rule: hit.rule.as_str().to_owned(),
+            also_in: Vec::new(),
         })
     }
 

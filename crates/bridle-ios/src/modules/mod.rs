@@ -64,26 +64,38 @@ pub mod tcc;
 
 /// Lists the backup modules once, in MVT's order, to build both the modules and their
 /// descriptions (for `--list-modules`, which needs no acquisition).
-macro_rules! backup_module_list {
-    ($($module:ident :: $ty:ident),* $(,)?) => {
-        /// Every module of `check` on a backup, in MVT's order.
-        pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
+macro_rules! module_list {
+    ($modules:ident, $infos:ident, $what:literal, [$($module:ident :: $ty:ident),* $(,)?]) => {
+        #[doc = concat!("Every module of `check` on ", $what, ", in MVT's order.")]
+        pub fn $modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
             vec![$(Box::new($module::$ty::new(Arc::clone(ios)))),*]
         }
 
-        /// What [`backup_modules`] returns, without an acquisition.
-        pub fn backup_module_infos() -> Vec<ModuleInfo> {
+        #[doc = concat!("The modules for ", $what, ", without an acquisition.")]
+        pub fn $infos() -> Vec<ModuleInfo> {
             vec![$($module::$ty::INFO),*]
         }
     };
 }
 
-backup_module_list![
-    backup_info::BackupInfo,
-    manifest::Manifest,
-    tcc::Tcc,
-    sms::Sms,
-];
+module_list!(
+    backup_modules,
+    backup_module_infos,
+    "a backup",
+    [
+        backup_info::BackupInfo,
+        manifest::Manifest,
+        tcc::Tcc,
+        sms::Sms,
+    ]
+);
+
+module_list!(
+    fs_modules,
+    fs_module_infos,
+    "a filesystem dump",
+    [tcc::Tcc, sms::Sms,]
+);
 
 /// A module error for an evidence error, naming the file.
 pub(crate) fn unreadable(logical: &str, e: &EvidenceError) -> ModuleError {
