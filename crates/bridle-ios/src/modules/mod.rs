@@ -53,9 +53,22 @@ macro_rules! ios_module {
 }
 
 pub mod backup_info;
+pub mod chrome_favicon;
+pub mod chrome_history;
+pub mod datausage;
+pub mod firefox_favicon;
+pub mod firefox_history;
+mod found;
+pub mod id_status_cache;
+pub mod locationd_clients;
 pub mod manifest;
+pub mod os_analytics_ad_daily;
+pub mod safari_browser_state;
+pub mod safari_history;
 pub mod sms;
 pub mod tcc;
+pub mod webkit_resource_load_statistics;
+pub mod webkit_session_resource_log;
 
 /// Every module of `check` on a backup, in MVT's order.
 pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
@@ -63,8 +76,22 @@ pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
     vec![
         Box::new(backup_info::BackupInfo::new(i())),
         Box::new(manifest::Manifest::new(i())),
+        Box::new(chrome_favicon::ChromeFavicon::new(i())),
+        Box::new(chrome_history::ChromeHistory::new(i())),
+        Box::new(firefox_favicon::FirefoxFavicon::new(i())),
+        Box::new(firefox_history::FirefoxHistory::new(i())),
+        Box::new(id_status_cache::IdStatusCache::new(i())),
+        Box::new(locationd_clients::LocationdClients::new(i())),
+        Box::new(os_analytics_ad_daily::OsAnalyticsAdDaily::new(i())),
+        Box::new(datausage::Datausage::new(i())),
+        Box::new(safari_browser_state::SafariBrowserState::new(i())),
+        Box::new(safari_history::SafariHistory::new(i())),
         Box::new(tcc::Tcc::new(i())),
         Box::new(sms::Sms::new(i())),
+        Box::new(webkit_resource_load_statistics::WebkitResourceLoadStatistics::new(i())),
+        Box::new(webkit_session_resource_log::WebkitSessionResourceLog::new(
+            i(),
+        )),
     ]
 }
 

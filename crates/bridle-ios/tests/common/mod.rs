@@ -1,6 +1,7 @@
 //! Shared helpers for tests that read the fixtures in ../shared.
 
-#![allow(dead_code)]
+// Test helpers panic on purpose: a broken fixture must fail the test loudly.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use bridle_evidence::{EvidenceLog, Limits};
 use bridle_ios::Ios;
