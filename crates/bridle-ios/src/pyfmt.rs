@@ -5,7 +5,72 @@
 //! that copy MVT's descriptions format their values through here rather than through Rust's
 //! `Display`, which writes `253438` and `true`.
 
+use bridle_model::Timestamp;
+use bridle_model::time::COCOA_EPOCH_OFFSET;
 use serde_json::Value as Json;
+
+/// Seconds beyond which no timestamp is valid (year 9999 is ~2.5e11 s): checked before the
+/// float is turned into an integer.
+const MAX_ABS_SECONDS: f64 = 1e12;
+
+/// Unix seconds as a float, rounded to the microsecond the way Python's
+/// `datetime.fromtimestamp` rounds (the fractional part, half to even), so that dates read
+/// the same as in MVT's output to the last digit. `Timestamp::from_unix_seconds_f64` rounds
+/// the whole product instead, which differs by one microsecond on about one value in ten.
+pub(crate) fn unix_seconds(t: f64) -> Option<Timestamp> {
+    if !t.is_finite() || t.abs() > MAX_ABS_SECONDS {
+        return None;
+    }
+    let mut whole = t.trunc();
+    let mut us = (t.fract() * 1e6).round_ties_even();
+    if us >= 1e6 {
+        us -= 1e6;
+        whole += 1.0;
+    } else if us < 0.0 {
+        us += 1e6;
+        whole -= 1.0;
+    }
+    // Both are integral and bounded by MAX_ABS_SECONDS and 1e6: exact as integers.
+    #[allow(clippy::cast_possible_truncation)]
+    let (secs, us) = (whole as i64, us as i64);
+    secs.checked_mul(1_000_000)
+        .and_then(|v| v.checked_add(us))
+        .and_then(Timestamp::from_unix_micros)
+}
+
+/// Mac absolute time (seconds since 2001-01-01) as a float, as MVT converts it: the epoch
+/// offset is added in floating point first, then rounded as [`unix_seconds`].
+pub(crate) fn mac_seconds(t: f64) -> Option<Timestamp> {
+    #[allow(clippy::cast_precision_loss)]
+    unix_seconds(t + COCOA_EPOCH_OFFSET as f64)
+}
+
+/// A Mac time read from a database or plist value, as MVT's `convert_mactime_to_iso`:
+/// 0 and non-numbers are no date; an integer of 18 digits is nanoseconds.
+pub(crate) fn mac_json(v: &Json) -> Option<Timestamp> {
+    let Json::Number(n) = v else { return None };
+    if let Some(i) = n.as_i64() {
+        return (i != 0).then(|| Timestamp::from_cocoa_int(i)).flatten();
+    }
+    n.as_f64().filter(|f| *f != 0.0).and_then(mac_seconds)
+}
+
+/// A plist date, rounded to the microsecond half to even as Python's plistlib does.
+pub(crate) fn plist_date(d: plist::Date) -> Option<Timestamp> {
+    let st: std::time::SystemTime = d.into();
+    let (sign, dur) = match st.duration_since(std::time::UNIX_EPOCH) {
+        Ok(dur) => (1i64, dur),
+        Err(e) => (-1i64, e.duration()),
+    };
+    let secs = i64::try_from(dur.as_secs()).ok()?;
+    let nanos = i64::from(dur.subsec_nanos());
+    let (mut us, rest) = (nanos / 1000, nanos % 1000);
+    if rest > 500 || (rest == 500 && us % 2 == 1) {
+        us += 1;
+    }
+    let total = secs.checked_mul(1_000_000)?.checked_add(us)?;
+    Timestamp::from_unix_micros(sign.checked_mul(total)?)
+}
 
 /// Python's `repr(float)`: the shortest digits that round-trip, fixed notation when the
 /// decimal exponent is in `-4..16` (always with a fractional part, `100.0`), scientific
@@ -118,6 +183,38 @@ mod tests {
         for (f, want) in cases {
             assert_eq!(float(f), want, "{f}");
         }
+    }
+
+    #[test]
+    fn times_round_like_python() {
+        // A ZFIRSTTIMESTAMP from a generated DataUsage; Python (and so MVT) writes .352257.
+        assert_eq!(
+            mac_seconds(690_258_866.352_257_4).unwrap().to_mvt(),
+            "2022-11-16 02:34:26.352257"
+        );
+        assert_eq!(
+            unix_seconds(1_634_560_030.768_62).unwrap().to_mvt(),
+            "2021-10-18 12:27:10.768620"
+        );
+        assert_eq!(
+            unix_seconds(-0.5).unwrap().to_mvt(),
+            "1969-12-31 23:59:59.500000"
+        );
+        assert_eq!(
+            unix_seconds(0.999_999_9).unwrap().to_mvt(),
+            "1970-01-01 00:00:01.000000"
+        );
+        assert_eq!(unix_seconds(f64::NAN), None);
+        assert_eq!(unix_seconds(1e300), None);
+        assert_eq!(mac_json(&serde_json::json!(0)), None);
+        assert_eq!(mac_json(&serde_json::json!(0.0)), None);
+        assert_eq!(mac_json(&serde_json::json!("x")), None);
+        assert_eq!(
+            mac_json(&serde_json::json!(726_100_000.0))
+                .unwrap()
+                .to_mvt(),
+            "2024-01-04 22:26:40.000000"
+        );
     }
 
     #[test]

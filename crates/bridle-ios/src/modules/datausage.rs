@@ -13,6 +13,10 @@
 //! * (filesystem dumps only, not run on backups) a process with no bundle id whose binary is
 //!   nowhere in the dump → MEDIUM: [`binaries_not_found`], fed by a [`FileNames`] index.
 //!
+//! A damaged database is read as far as it goes (the two tables separately when the combined
+//! query fails), but the deletion checks are then not run: an unreadable page looks exactly
+//! like a deleted row, and the problem report says so instead.
+//!
 //! The records are held in memory because the checks need them all (the gap search needs
 //! every process id, and MVT sorts the output by first use); a DataUsage database holds a few
 //! thousand rows, and [`MAX_ROWS`] bounds a hostile one.
@@ -112,12 +116,23 @@ fn run_with(
     let (db, file) = ios
         .open_db(&located)
         .map_err(|e| unreadable(&located.logical, &e))?;
-    let mut usage = read(&db, &file, sink)?;
+    let (mut usage, damaged) = read(&db, &file, sink)?;
     if let Some(files) = files {
         binaries_not_found(&mut usage, files);
     }
-    check_manipulated(&mut usage);
-    find_deleted(&mut usage, sink, &file);
+    if damaged {
+        // Unreadable pages look exactly like deleted rows (a usage row whose process cannot
+        // be read, a run of missing ids): the deletion checks would accuse the damage.
+        sink.problem(Problem::file(
+            ProblemKind::Partial,
+            file.logical_path.clone(),
+            "the database is damaged: the checks for deleted or manipulated process records \
+             were not run",
+        ));
+    } else {
+        check_manipulated(&mut usage);
+        find_deleted(&mut usage, sink, &file);
+    }
     // MVT sorts its results by first use (stable, so ties keep the query's order).
     usage.sort_by_key(|u| u.first);
     for u in usage {
@@ -135,11 +150,12 @@ fn col(db: &Database, table: &str, name: &str) -> String {
     }
 }
 
+/// The rows of MVT's query, and whether the database turned out to be damaged.
 fn read(
     db: &Database,
     file: &Arc<EvidenceFile>,
     sink: &mut dyn Sink,
-) -> Result<Vec<Usage>, ModuleError> {
+) -> Result<(Vec<Usage>, bool), ModuleError> {
     if !db.has_table("ZPROCESS") {
         return Err(ModuleError::Unreadable {
             file: file.logical_path.clone(),
@@ -156,58 +172,112 @@ fn read(
         p("ZBUNDLENAME")
     );
     let has_live = db.has_table("ZLIVEUSAGE") && db.has_column("ZLIVEUSAGE", "ZHASPROCESS");
-    // The column order is MVT's: SQLite returns a UNION sorted on its columns, and the
-    // output order of rows with the same first-use time follows from it.
-    let sql = if has_live {
-        format!(
-            "SELECT {process_cols}, {}, {}, {}, {}, ZLIVEUSAGE.Z_PK, ZLIVEUSAGE.ZHASPROCESS, {} \
-             FROM ZLIVEUSAGE LEFT JOIN ZPROCESS ON ZLIVEUSAGE.ZHASPROCESS = ZPROCESS.Z_PK \
-             UNION \
-             SELECT {process_cols}, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ZPROCESS \
-             WHERE ZPROCESS.Z_PK NOT IN \
-             (SELECT ZHASPROCESS FROM ZLIVEUSAGE WHERE ZHASPROCESS IS NOT NULL)",
-            l("ZWIFIIN"),
-            l("ZWIFIOUT"),
-            l("ZWWANIN"),
-            l("ZWWANOUT"),
-            l("ZTIMESTAMP"),
-        )
-    } else {
+    let live_select = format!(
+        "SELECT {process_cols}, {}, {}, {}, {}, ZLIVEUSAGE.Z_PK, ZLIVEUSAGE.ZHASPROCESS, {} \
+         FROM ZLIVEUSAGE LEFT JOIN ZPROCESS ON ZLIVEUSAGE.ZHASPROCESS = ZPROCESS.Z_PK",
+        l("ZWIFIIN"),
+        l("ZWIFIOUT"),
+        l("ZWWANIN"),
+        l("ZWWANOUT"),
+        l("ZTIMESTAMP"),
+    );
+    let process_select =
+        format!("SELECT {process_cols}, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ZPROCESS");
+    let mut rows = Collected::default();
+    if !has_live {
         sink.problem(Problem::file(
             ProblemKind::Partial,
             file.logical_path.clone(),
             "no ZLIVEUSAGE table with ZHASPROCESS: only the process list is read",
         ));
-        format!(
-            "SELECT {process_cols}, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ZPROCESS \
-             ORDER BY ZPROCESS.Z_PK"
-        )
-    };
-    let mut out: Vec<Usage> = Vec::new();
-    let mut skipped = 0u64;
-    let read = for_each_row(db.conn(), &sql, [], |row| {
-        if out.len() >= MAX_ROWS {
-            skipped += 1;
-            return;
-        }
-        out.push(usage_row(row, file));
-    });
-    report_rows(sink, file, "ZLIVEUSAGE/ZPROCESS", &read);
-    if skipped > 0 {
-        sink.problem(Problem::file(
-            ProblemKind::Skipped,
-            file.logical_path.clone(),
-            format!("{skipped} rows past the first {MAX_ROWS} were not read"),
-        ));
+        let sql = format!("{process_select} ORDER BY ZPROCESS.Z_PK");
+        let read = for_each_row(db.conn(), &sql, [], |row| rows.push(usage_row(row, file)));
+        report_rows(sink, file, "ZPROCESS", &read);
+        return Ok((rows.finish(sink, file), read.error.is_some()));
     }
-    Ok(out)
+    // The column order is MVT's: SQLite returns a UNION sorted on its columns, and the
+    // output order of rows with the same first-use time follows from it. (MVT's `NOT IN`
+    // has no NULL guard: one usage row without a process id would hide every process
+    // without usage.)
+    let sql = format!(
+        "{live_select} UNION {process_select} WHERE ZPROCESS.Z_PK NOT IN \
+         (SELECT ZHASPROCESS FROM ZLIVEUSAGE WHERE ZHASPROCESS IS NOT NULL)"
+    );
+    let read = for_each_row(db.conn(), &sql, [], |row| rows.push(usage_row(row, file)));
+    let Some(err) = read.error else {
+        return Ok((rows.finish(sink, file), false));
+    };
+    // The UNION sorts every row before returning the first, so one damaged page loses them
+    // all: read the usage rows, then the processes without usage, each as far as it goes.
+    sink.problem(Problem::file(
+        ProblemKind::Partial,
+        file.logical_path.clone(),
+        format!(
+            "reading usage and processes together failed ({err}); read separately, in table \
+             order rather than MVT's"
+        ),
+    ));
+    let mut rows = Collected::default();
+    let read = for_each_row(db.conn(), &live_select, [], |row| {
+        rows.push(usage_row(row, file));
+    });
+    report_rows(sink, file, "ZLIVEUSAGE", &read);
+    let with_usage: HashSet<i64> = rows
+        .out
+        .iter()
+        .filter_map(|u| u.live_proc_id.as_i64())
+        .collect();
+    let sql = format!("{process_select} ORDER BY ZPROCESS.Z_PK");
+    let read = for_each_row(db.conn(), &sql, [], |row| {
+        let u = usage_row(row, file);
+        if !u
+            .proc_id
+            .as_i64()
+            .is_some_and(|id| with_usage.contains(&id))
+        {
+            rows.push(u);
+        }
+    });
+    report_rows(sink, file, "ZPROCESS", &read);
+    Ok((rows.finish(sink, file), true))
+}
+
+/// Rows read so far, up to [`MAX_ROWS`].
+#[derive(Default)]
+struct Collected {
+    out: Vec<Usage>,
+    skipped: u64,
+}
+
+impl Collected {
+    fn push(&mut self, u: Usage) {
+        if self.out.len() >= MAX_ROWS {
+            self.skipped += 1;
+        } else {
+            self.out.push(u);
+        }
+    }
+
+    fn finish(self, sink: &mut dyn Sink, file: &EvidenceFile) -> Vec<Usage> {
+        if self.skipped > 0 {
+            sink.problem(Problem::file(
+                ProblemKind::Skipped,
+                file.logical_path.clone(),
+                format!(
+                    "{} rows past the first {MAX_ROWS} were not read",
+                    self.skipped
+                ),
+            ));
+        }
+        self.out
+    }
 }
 
 fn usage_row(row: &rusqlite::Row<'_>, file: &Arc<EvidenceFile>) -> Usage {
     let mac = |i: usize| {
         let v = rows::json(row, i);
         if pyfmt::truthy(&v) {
-            super::sms::mac_time(&v)
+            pyfmt::mac_json(&v)
         } else {
             None
         }

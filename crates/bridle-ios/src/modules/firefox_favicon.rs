@@ -59,7 +59,7 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         // Seconds since 1970, as MVT reads them.
         let time = rows::real(row, 5)
             .filter(|t| *t != 0.0)
-            .and_then(Timestamp::from_unix_seconds_f64);
+            .and_then(pyfmt::unix_seconds);
         let history_url = rows::text(row, 7);
         let mut r = Record::new(Source::row(&file, "favicons", pyfmt::value(&id)));
         r.event(TimelineEvent::new(

@@ -47,14 +47,14 @@ struct Entry {
 
 fn lookup_date(v: &plist::Value) -> Option<Timestamp> {
     match v {
-        plist::Value::Date(d) => plist_json::plist_date(*d),
+        plist::Value::Date(d) => pyfmt::plist_date(*d),
         plist::Value::Integer(i) => i
             .as_signed()
             .filter(|t| *t != 0)
             .and_then(Timestamp::from_cocoa_int),
         other => plist_json::as_f64(other)
             .filter(|t| *t != 0.0)
-            .and_then(Timestamp::from_cocoa_seconds_f64),
+            .and_then(pyfmt::mac_seconds),
     }
 }
 

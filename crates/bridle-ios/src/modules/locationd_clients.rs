@@ -43,14 +43,14 @@ pub const TIMESTAMPS: [&str; 9] = [
 
 fn mac(v: &plist::Value) -> Option<Timestamp> {
     match v {
-        plist::Value::Date(d) => plist_json::plist_date(*d),
+        plist::Value::Date(d) => crate::pyfmt::plist_date(*d),
         plist::Value::Integer(i) => i
             .as_signed()
             .filter(|t| *t != 0)
             .and_then(Timestamp::from_cocoa_int),
         other => plist_json::as_f64(other)
             .filter(|t| *t != 0.0)
-            .and_then(Timestamp::from_cocoa_seconds_f64),
+            .and_then(crate::pyfmt::mac_seconds),
     }
 }
 

@@ -51,7 +51,7 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
     for (package, values) in baseline {
         let values = values.as_array().map(Vec::as_slice).unwrap_or_default();
         let ts = match values.first() {
-            Some(plist::Value::Date(d)) => plist_json::plist_date(*d),
+            Some(plist::Value::Date(d)) => pyfmt::plist_date(*d),
             _ => None,
         };
         let mut r = Record::new(Source::row(&file, "netUsageBaseline", package));

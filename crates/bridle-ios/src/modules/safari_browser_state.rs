@@ -98,7 +98,7 @@ fn read_db(db: &Database, file: &Arc<EvidenceFile>, located: &Located, sink: &mu
         let visible_url = rows::text(row, 2);
         let viewed = rows::real(row, 3)
             .filter(|t| *t != 0.0)
-            .and_then(Timestamp::from_cocoa_seconds_f64);
+            .and_then(pyfmt::mac_seconds);
         let entries = rows::bytes(row, 4)
             .map(|b| session_entries(&b))
             .unwrap_or_default();

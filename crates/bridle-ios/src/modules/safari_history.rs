@@ -77,8 +77,7 @@ fn site(url: &str) -> String {
 }
 
 fn mac(v: Option<f64>) -> Option<Timestamp> {
-    v.filter(|t| *t != 0.0)
-        .and_then(Timestamp::from_cocoa_seconds_f64)
+    v.filter(|t| *t != 0.0).and_then(pyfmt::mac_seconds)
 }
 
 fn read_db(db: &Database, file: &Arc<EvidenceFile>, located: &Located, sink: &mut dyn Sink) {
@@ -89,11 +88,11 @@ fn read_db(db: &Database, file: &Arc<EvidenceFile>, located: &Located, sink: &mu
             "NULL".to_owned()
         }
     };
+    let time = col("visit_time");
     let sql = format!(
-        "SELECT history_items.id, history_items.url, history_visits.id, \
-         history_visits.visit_time, {}, {} \
+        "SELECT history_items.id, history_items.url, history_visits.id, {time}, {}, {} \
          FROM history_items JOIN history_visits ON history_visits.history_item = history_items.id \
-         ORDER BY history_visits.visit_time",
+         ORDER BY {time}",
         col("redirect_source"),
         col("redirect_destination"),
     );

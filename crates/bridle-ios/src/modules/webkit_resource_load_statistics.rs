@@ -84,8 +84,7 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
 
 /// Unix seconds as WebKit stores them; 0 and unreadable values are no date.
 fn unix(v: Option<f64>) -> Option<Timestamp> {
-    v.filter(|t| *t != 0.0)
-        .and_then(Timestamp::from_unix_seconds_f64)
+    v.filter(|t| *t != 0.0).and_then(pyfmt::unix_seconds)
 }
 
 fn read_db(db: &Database, file: &Arc<EvidenceFile>, located: &Located, sink: &mut dyn Sink) {

@@ -9,9 +9,7 @@
 use super::found;
 use crate::{Ios, Locations};
 use bridle_evidence::plist_json::{self, Bytes};
-use bridle_model::{
-    ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink, Source, Timestamp,
-};
+use bridle_model::{ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink, Source};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 
@@ -117,10 +115,10 @@ fn sites(list: Option<&plist::Value>) -> Vec<String> {
 /// A date as WebKit writes it: a plist date, or seconds since 1970.
 fn date(v: Option<&plist::Value>) -> Json {
     let t = match v {
-        Some(plist::Value::Date(d)) => plist_json::plist_date(*d),
+        Some(plist::Value::Date(d)) => crate::pyfmt::plist_date(*d),
         Some(other) => plist_json::as_f64(other)
             .filter(|s| *s != 0.0)
-            .and_then(Timestamp::from_unix_seconds_f64),
+            .and_then(crate::pyfmt::unix_seconds),
         None => return Json::Null,
     };
     t.map_or(Json::Null, |t| Json::from(t.to_mvt()))
