@@ -1032,21 +1032,24 @@ fn chrome_history_visits_in_time_order() {
          CREATE TABLE visits (id INTEGER PRIMARY KEY, url INTEGER NOT NULL, visit_time INTEGER NOT NULL,
             from_visit INTEGER);
          INSERT INTO urls VALUES (1, 'https://a.example.com/', 'A'), (2, 'https://b.example.org/x', 'B');
-         INSERT INTO visits VALUES (10, 2, {}, 0), (11, 1, {}, 10), (12, 1, 0, 0);",
+         INSERT INTO urls VALUES (3, CAST(X'68747470733A2F2F63FF2E6578616D706C652E636F6D2F' AS TEXT), 'C');
+         INSERT INTO visits VALUES (10, 2, {}, 0), (11, 1, {}, 10), (12, 1, 0, 0), (13, 3, 1, 0);",
         chrome_time(1_600_000_100) + 5,
         chrome_time(1_600_000_000),
     ))
     .unwrap();
     drop(c);
     let (_, sink) = run_on(&backup, chrome_history::ChromeHistory::new);
-    assert_eq!(sink.records.len(), 3);
+    assert_eq!(sink.records.len(), 4);
     let ids: Vec<i64> = sink
         .records
         .iter()
         .map(|r| r.data["visit_id"].as_i64().unwrap())
         .collect();
-    assert_eq!(ids, [12, 11, 10]);
-    let r = &sink.records[2];
+    assert_eq!(ids, [12, 13, 11, 10]);
+    // Invalid UTF-8 is kept, escaped as MVT's JSON shows it.
+    assert_eq!(sink.records[1].data["url"], "https://c\\xff.example.com/");
+    let r = &sink.records[3];
     assert_eq!(r.data["isodate"], "2020-09-13 12:28:20.000005");
     assert_eq!(r.data["url"], "https://b.example.org/x");
     assert!(has_obs(r, ObservableKind::Url, "https://b.example.org/x"));
