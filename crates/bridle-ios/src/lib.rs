@@ -10,6 +10,7 @@
 mod acquisition;
 pub mod links;
 pub mod modules;
+mod pyfmt;
 pub mod rows;
 
 pub use acquisition::{

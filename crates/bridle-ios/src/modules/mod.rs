@@ -58,9 +58,22 @@ macro_rules! ios_module {
 }
 
 pub mod backup_info;
+pub mod chrome_favicon;
+pub mod chrome_history;
+pub mod datausage;
+pub mod firefox_favicon;
+pub mod firefox_history;
+mod found;
+pub mod id_status_cache;
+pub mod locationd_clients;
 pub mod manifest;
+pub mod os_analytics_ad_daily;
+pub mod safari_browser_state;
+pub mod safari_history;
 pub mod sms;
 pub mod tcc;
+pub mod webkit_resource_load_statistics;
+pub mod webkit_session_resource_log;
 
 /// Lists the backup modules once, in MVT's order, to build both the modules and their
 /// descriptions (for `--list-modules`, which needs no acquisition).
@@ -85,8 +98,20 @@ module_list!(
     [
         backup_info::BackupInfo,
         manifest::Manifest,
+        chrome_favicon::ChromeFavicon,
+        chrome_history::ChromeHistory,
+        firefox_favicon::FirefoxFavicon,
+        firefox_history::FirefoxHistory,
+        id_status_cache::IdStatusCache,
+        locationd_clients::LocationdClients,
+        os_analytics_ad_daily::OsAnalyticsAdDaily,
+        datausage::Datausage,
+        safari_browser_state::SafariBrowserState,
+        safari_history::SafariHistory,
         tcc::Tcc,
         sms::Sms,
+        webkit_resource_load_statistics::WebkitResourceLoadStatistics,
+        webkit_session_resource_log::WebkitSessionResourceLog,
     ]
 );
 
@@ -94,7 +119,22 @@ module_list!(
     fs_modules,
     fs_module_infos,
     "a filesystem dump",
-    [tcc::Tcc, sms::Sms,]
+    [
+        chrome_favicon::ChromeFavicon,
+        chrome_history::ChromeHistory,
+        firefox_favicon::FirefoxFavicon,
+        firefox_history::FirefoxHistory,
+        id_status_cache::IdStatusCache,
+        locationd_clients::LocationdClients,
+        os_analytics_ad_daily::OsAnalyticsAdDaily,
+        datausage::Datausage,
+        safari_browser_state::SafariBrowserState,
+        safari_history::SafariHistory,
+        tcc::Tcc,
+        sms::Sms,
+        webkit_resource_load_statistics::WebkitResourceLoadStatistics,
+        webkit_session_resource_log::WebkitSessionResourceLog,
+    ]
 );
 
 /// A module error for an evidence error, naming the file.
