@@ -53,9 +53,13 @@ macro_rules! ios_module {
 }
 
 pub mod backup_info;
+mod coredata;
+pub mod interaction_c;
 pub mod manifest;
 pub mod sms;
 pub mod tcc;
+pub mod whatsapp;
+pub mod whatsapp_contacts;
 
 /// Every module of `check` on a backup, in MVT's order.
 pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
