@@ -67,7 +67,7 @@ pub(crate) fn mac_time(row: &Row<'_>, idx: usize) -> Option<Timestamp> {
     match row.get_ref(idx).ok()? {
         ValueRef::Integer(0) => None,
         ValueRef::Integer(i) => Timestamp::from_cocoa_int(i),
-        ValueRef::Real(f) if f == 0.0 => None,
+        ValueRef::Real(0.0) => None,
         ValueRef::Real(f) => Timestamp::from_cocoa_seconds_f64(f),
         ValueRef::Text(t) => {
             let f: f64 = std::str::from_utf8(t).ok()?.trim().parse().ok()?;

@@ -52,11 +52,20 @@ macro_rules! ios_module {
     };
 }
 
+pub mod applications;
 pub mod backup_info;
+pub mod calendar;
+pub mod calls;
+pub mod configuration_profiles;
+pub mod contacts;
 mod coredata;
+pub mod global_preferences;
 pub mod interaction_c;
 pub mod manifest;
+pub mod profile_events;
+pub mod shortcuts;
 pub mod sms;
+pub mod sms_attachments;
 pub mod tcc;
 pub mod whatsapp;
 pub mod whatsapp_contacts;
@@ -66,9 +75,21 @@ pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
     let i = || Arc::clone(ios);
     vec![
         Box::new(backup_info::BackupInfo::new(i())),
+        Box::new(configuration_profiles::ConfigurationProfiles::new(i())),
         Box::new(manifest::Manifest::new(i())),
+        Box::new(profile_events::ProfileEvents::new(i())),
+        Box::new(calls::Calls::new(i())),
+        Box::new(contacts::Contacts::new(i())),
+        Box::new(interaction_c::InteractionC::new(i())),
         Box::new(tcc::Tcc::new(i())),
         Box::new(sms::Sms::new(i())),
+        Box::new(sms_attachments::SmsAttachments::new(i())),
+        Box::new(whatsapp::Whatsapp::new(i())),
+        Box::new(whatsapp_contacts::WhatsappContacts::new(i())),
+        Box::new(shortcuts::Shortcuts::new(i())),
+        Box::new(applications::Applications::new(i())),
+        Box::new(calendar::Calendar::new(i())),
+        Box::new(global_preferences::GlobalPreferences::new(i())),
     ]
 }
 
