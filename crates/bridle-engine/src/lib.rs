@@ -176,13 +176,13 @@ impl EngineError {
 /// Runs modules and writes outputs.
 ///
 /// `evidence` is called at the end to list the evidence files read (the acquisition's
-/// evidence log).
+/// evidence log) and the problems noted while opening them.
 pub fn run(
     modules: Vec<Box<dyn Module>>,
     matcher: &dyn Matcher,
     config: &Config,
     info: &RunInfo,
-    evidence: &dyn Fn() -> Vec<Arc<EvidenceFile>>,
+    evidence: &dyn Fn() -> (Vec<Arc<EvidenceFile>>, Vec<Problem>),
     progress: &dyn Progress,
 ) -> Result<Summary, EngineError> {
     let out = config.output.as_deref();

@@ -72,9 +72,10 @@ pub(crate) fn finish(
     mut finished: Vec<Finished>,
     out: Option<&Path>,
     info: &RunInfo,
-    evidence: Vec<Arc<EvidenceFile>>,
+    evidence: (Vec<Arc<EvidenceFile>>, Vec<bridle_model::Problem>),
     spool_dir: &Path,
 ) -> Result<Summary, EngineError> {
+    let (evidence, evidence_problems) = evidence;
     finished.sort_by_key(|f| f.index);
     let mut alerts: Vec<Alert> = Vec::new();
     let mut problems = Vec::new();
@@ -102,7 +103,14 @@ pub(crate) fn finish(
         }
     }
     alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    for mut p in evidence_problems {
+        if p.module.is_empty() {
+            "evidence".clone_into(&mut p.module);
+        }
+        problems.push(p);
+    }
     problems.sort();
+    problems.dedup();
 
     let timeline_rows = match out {
         Some(dir) => write_timelines(dir, spools)?,

@@ -1,5 +1,5 @@
 use crate::EvidenceError;
-use bridle_model::EvidenceFile;
+use bridle_model::{EvidenceFile, Problem};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -33,6 +33,7 @@ pub fn hash_file(path: &Path) -> Result<(String, u64), EvidenceError> {
 #[derive(Debug, Clone, Default)]
 pub struct EvidenceLog {
     files: Arc<Mutex<BTreeMap<String, Arc<EvidenceFile>>>>,
+    problems: Arc<Mutex<Vec<Problem>>>,
 }
 
 impl EvidenceLog {
@@ -76,6 +77,26 @@ impl EvidenceLog {
                 .entry(file.stored_path.clone())
                 .or_insert_with(|| Arc::new(file)),
         )
+    }
+
+    /// Notes something about the evidence that could not be checked (a truncated database, a
+    /// file over a cap), found while opening it rather than by a module's own parsing.
+    pub fn note(&self, problem: Problem) {
+        let mut p = self.problems.lock().unwrap_or_else(PoisonError::into_inner);
+        if !p.contains(&problem) {
+            p.push(problem);
+        }
+    }
+
+    /// Every problem noted, sorted.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut p = self
+            .problems
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        p.sort();
+        p
     }
 
     /// Every file registered so far, sorted by stored path.

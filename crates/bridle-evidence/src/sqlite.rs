@@ -49,6 +49,7 @@ pub struct Database {
     conn: Connection,
     path: PathBuf,
     copied: bool,
+    truncated: Option<(u64, u64)>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -66,6 +67,12 @@ impl Database {
     /// Whether the database was read through a temporary copy (it had a journal).
     pub fn was_copied(&self) -> bool {
         self.copied
+    }
+
+    /// When the main file is shorter than its header says: (bytes present, bytes expected).
+    /// Rows on the missing pages cannot be read, and a query may not notice.
+    pub fn truncated(&self) -> Option<(u64, u64)> {
+        self.truncated
     }
 
     /// Whether a table exists.
@@ -125,6 +132,7 @@ pub fn open(files: &DbFiles, limits: &Limits) -> Result<Database, EvidenceError>
             conn,
             path: main.clone(),
             copied: false,
+            truncated: truncation(main, meta.len()),
             _tmp: None,
         });
     }
@@ -169,8 +177,36 @@ pub fn open(files: &DbFiles, limits: &Limits) -> Result<Database, EvidenceError>
         conn,
         path: main.clone(),
         copied: true,
+        // With a journal the header may legitimately disagree until the journal is applied.
+        truncated: None,
         _tmp: Some(tmp),
     })
+}
+
+/// Compares the file size with the size the header declares. The header's page count is
+/// only valid when its "version-valid-for" number equals the change counter (SQLite 3.7+);
+/// otherwise nothing can be said.
+fn truncation(path: &Path, len: u64) -> Option<(u64, u64)> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    let be32 = |at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(header.get(at..at + 4)?.try_into().ok()?))
+    };
+    let raw_page = u16::from_be_bytes(header.get(16..18)?.try_into().ok()?);
+    let page_size: u64 = if raw_page == 1 {
+        65_536
+    } else {
+        u64::from(raw_page)
+    };
+    if page_size < 512 || be32(24)? != be32(92)? {
+        return None;
+    }
+    let expected = page_size.checked_mul(u64::from(be32(28)?))?;
+    (len < expected).then_some((len, expected))
 }
 
 fn copy_file(from: &Path, to: &Path) -> Result<(), EvidenceError> {

@@ -14,5 +14,5 @@ pub mod rows;
 
 pub use acquisition::{
     Ios, IosKind, Located, Locations, ManifestFilter, ManifestRow, OpenError, backup_file_id,
-    find_backup_root,
+    find_backup_root, find_dump_root,
 };

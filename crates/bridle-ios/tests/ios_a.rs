@@ -2,6 +2,8 @@
 //! from reference/mvt-features.md §5.2 and §7, which live here and never in the modules),
 //! hostile inputs, and recall on a generated backup with planted indicators.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use bridle_ios::modules::{interaction_c, whatsapp, whatsapp_contacts};

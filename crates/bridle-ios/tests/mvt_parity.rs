@@ -1,6 +1,8 @@
 //! Parity with MVT's own tests on its iOS backup fixture (reference/mvt-features.md §5.2).
 //! The expected numbers are MVT's; they live here, never in the modules.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use bridle_ios::modules::{backup_info, manifest, sms, tcc};

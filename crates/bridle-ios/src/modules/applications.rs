@@ -9,7 +9,7 @@
 
 use super::coredata::py_str;
 use super::unreadable;
-use crate::{Ios, Located, Locations};
+use crate::{Ios, IosKind, Located, Locations};
 use bridle_evidence::plist_json::{self, Bytes};
 use bridle_model::{
     EvidenceFile, Heuristic, Level, Map, ModuleError, ModuleOutcome, Observable, ObservableKind,
@@ -45,9 +45,13 @@ const KNOWN_INSTALLERS: [&str; 4] = [
 ];
 
 fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
-    let info = ios
-        .root_file("Info.plist")
-        .map_err(|e| unreadable("Info.plist", &e))?;
+    // A backup lists its apps in Info.plist; a dump has each app's metadata in its bundle.
+    let info = if ios.kind() == IosKind::Backup {
+        ios.root_file("Info.plist")
+            .map_err(|e| unreadable("Info.plist", &e))?
+    } else {
+        None
+    };
     let dumps = ios
         .locate(&FS_LOCATIONS)
         .map_err(|e| unreadable("iTunesMetadata.plist", &e))?;

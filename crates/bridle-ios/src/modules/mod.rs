@@ -9,7 +9,7 @@
 use crate::Ios;
 use bridle_evidence::EvidenceError;
 use bridle_evidence::sqlite::RowsRead;
-use bridle_model::{EvidenceFile, Module, ModuleError, Problem, ProblemKind, Sink};
+use bridle_model::{EvidenceFile, Module, ModuleError, ModuleInfo, Problem, ProblemKind, Sink};
 use std::sync::Arc;
 
 /// Declares a module struct holding the acquisition, and its [`Module`] impl calling the
@@ -32,14 +32,19 @@ macro_rules! ios_module {
             }
         }
 
+        impl $ty {
+            /// What this module is.
+            pub const INFO: bridle_model::ModuleInfo = bridle_model::ModuleInfo {
+                slug: $slug,
+                name: $name,
+                description: $desc,
+                shape: $shape,
+            };
+        }
+
         impl bridle_model::Module for $ty {
             fn info(&self) -> bridle_model::ModuleInfo {
-                bridle_model::ModuleInfo {
-                    slug: $slug,
-                    name: $name,
-                    description: $desc,
-                    shape: $shape,
-                }
+                Self::INFO
             }
 
             fn run(
@@ -70,28 +75,65 @@ pub mod tcc;
 pub mod whatsapp;
 pub mod whatsapp_contacts;
 
-/// Every module of `check` on a backup, in MVT's order.
-pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
-    let i = || Arc::clone(ios);
-    vec![
-        Box::new(backup_info::BackupInfo::new(i())),
-        Box::new(configuration_profiles::ConfigurationProfiles::new(i())),
-        Box::new(manifest::Manifest::new(i())),
-        Box::new(profile_events::ProfileEvents::new(i())),
-        Box::new(calls::Calls::new(i())),
-        Box::new(contacts::Contacts::new(i())),
-        Box::new(interaction_c::InteractionC::new(i())),
-        Box::new(tcc::Tcc::new(i())),
-        Box::new(sms::Sms::new(i())),
-        Box::new(sms_attachments::SmsAttachments::new(i())),
-        Box::new(whatsapp::Whatsapp::new(i())),
-        Box::new(whatsapp_contacts::WhatsappContacts::new(i())),
-        Box::new(shortcuts::Shortcuts::new(i())),
-        Box::new(applications::Applications::new(i())),
-        Box::new(calendar::Calendar::new(i())),
-        Box::new(global_preferences::GlobalPreferences::new(i())),
-    ]
+/// Lists the backup modules once, in MVT's order, to build both the modules and their
+/// descriptions (for `--list-modules`, which needs no acquisition).
+macro_rules! module_list {
+    ($modules:ident, $infos:ident, $what:literal, [$($module:ident :: $ty:ident),* $(,)?]) => {
+        #[doc = concat!("Every module of `check` on ", $what, ", in MVT's order.")]
+        pub fn $modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
+            vec![$(Box::new($module::$ty::new(Arc::clone(ios)))),*]
+        }
+
+        #[doc = concat!("The modules for ", $what, ", without an acquisition.")]
+        pub fn $infos() -> Vec<ModuleInfo> {
+            vec![$($module::$ty::INFO),*]
+        }
+    };
 }
+
+module_list!(
+    backup_modules,
+    backup_module_infos,
+    "a backup",
+    [
+        backup_info::BackupInfo,
+        configuration_profiles::ConfigurationProfiles,
+        manifest::Manifest,
+        profile_events::ProfileEvents,
+        calls::Calls,
+        contacts::Contacts,
+        interaction_c::InteractionC,
+        tcc::Tcc,
+        sms::Sms,
+        sms_attachments::SmsAttachments,
+        whatsapp::Whatsapp,
+        whatsapp_contacts::WhatsappContacts,
+        shortcuts::Shortcuts,
+        applications::Applications,
+        calendar::Calendar,
+        global_preferences::GlobalPreferences,
+    ]
+);
+
+module_list!(
+    fs_modules,
+    fs_module_infos,
+    "a filesystem dump",
+    [
+        calls::Calls,
+        contacts::Contacts,
+        interaction_c::InteractionC,
+        tcc::Tcc,
+        sms::Sms,
+        sms_attachments::SmsAttachments,
+        whatsapp::Whatsapp,
+        whatsapp_contacts::WhatsappContacts,
+        shortcuts::Shortcuts,
+        applications::Applications,
+        calendar::Calendar,
+        global_preferences::GlobalPreferences,
+    ]
+);
 
 /// A module error for an evidence error, naming the file.
 pub(crate) fn unreadable(logical: &str, e: &EvidenceError) -> ModuleError {

@@ -1,6 +1,6 @@
 //! Shared helpers for tests that read the fixtures in ../shared.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use bridle_evidence::{EvidenceLog, Limits};
 use bridle_ios::Ios;

@@ -1,0 +1,96 @@
+//! Command-line arguments. Plain data: `main` turns them into validated configurations.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Checks phone acquisitions for traces of mercenary spyware, against public STIX2
+/// indicators and with forensic heuristics.
+///
+/// Exit codes: 0 = checked, nothing found; 1 = an indicator matched or a HIGH/CRITICAL alert was
+/// raised; 2 = could not check (bad arguments, unreadable or encrypted acquisition, or part of
+/// the acquisition could not be read and nothing was found in the rest).
+#[derive(Debug, Parser)]
+#[command(name = "bridle", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check an acquisition (iOS backup; the kind is detected).
+    Check(CheckArgs),
+    /// Manage indicator files.
+    #[command(subcommand)]
+    Iocs(IocsCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Where indicators come from.
+#[derive(Debug, Clone, Args)]
+pub struct IocArgs {
+    /// A STIX2 file or a folder of them (`.stix2`, `.json`); repeatable. Also read:
+    /// BRIDLE_IOCS (colon-separated) and the folder `bridle iocs update` fills.
+    #[arg(short = 'i', long = "iocs", value_name = "PATH")]
+    pub iocs: Vec<PathBuf>,
+    /// Use only the indicators given with --iocs (ignore BRIDLE_IOCS and the updated set).
+    #[arg(long)]
+    pub only_given_iocs: bool,
+}
+
+/// `bridle check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The acquisition: an iOS backup folder (or the folder holding exactly one backup).
+    #[arg(required_unless_present = "list_modules")]
+    pub path: Option<PathBuf>,
+    /// Indicators.
+    #[command(flatten)]
+    pub iocs: IocArgs,
+    /// Write results to this folder (created if missing; refused inside the evidence).
+    /// Without it, only the summary is printed.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Run only this module (repeatable); see --list-modules.
+    #[arg(short, long = "module", value_name = "NAME")]
+    pub modules: Vec<String>,
+    /// List the modules for the acquisition kind and exit.
+    #[arg(long)]
+    pub list_modules: bool,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print only errors and the final verdict line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not draw progress bars (they are drawn only on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `bridle iocs ...`.
+#[derive(Debug, Subcommand)]
+pub enum IocsCommand {
+    /// List indicator files, malware names and counts by type.
+    List {
+        /// Indicators.
+        #[command(flatten)]
+        iocs: IocArgs,
+    },
+    /// Download the indicator files listed in an indicators.yaml index, replacing the local set
+    /// atomically (the old set is kept if anything fails).
+    Update {
+        /// The index: a file or an http(s) URL (default: the public mvt-indicators index).
+        #[arg(long, value_name = "FILE|URL")]
+        index: Option<String>,
+        /// The folder to fill (default: bridle's user data folder).
+        #[arg(long, value_name = "DIR")]
+        dest: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,188 @@
+//! `bridle check`: detect the acquisition, run its modules, write results, summarise.
+
+use crate::args::CheckArgs;
+use crate::{ExitCode, indicators, progress, summary};
+use anyhow::{Context, Result, bail};
+use bridle_engine::{Config, RunInfo};
+use bridle_evidence::{EvidenceLog, Limits, Root};
+use bridle_ios::{Ios, OpenError};
+use bridle_model::{Module, ModuleInfo};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The kinds of acquisition `check` recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    IosBackup,
+    IosFs,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::IosBackup => "ios_backup",
+            Kind::IosFs => "ios_fs",
+        }
+    }
+
+    fn module_infos(self) -> Vec<ModuleInfo> {
+        match self {
+            Kind::IosBackup => bridle_ios::modules::backup_module_infos(),
+            Kind::IosFs => bridle_ios::modules::fs_module_infos(),
+        }
+    }
+}
+
+fn detect(path: &Path) -> Result<Kind> {
+    if !path.exists() {
+        bail!("{}: no such file or folder", path.display());
+    }
+    if path.is_dir() && bridle_ios::find_backup_root(path).is_ok() {
+        return Ok(Kind::IosBackup);
+    }
+    if path.is_dir() && bridle_ios::find_dump_root(path).is_some() {
+        return Ok(Kind::IosFs);
+    }
+    bail!(
+        "{}: not a recognised acquisition. bridle check reads iOS backups (a folder with \
+         Info.plist and Manifest.db, or the folder holding exactly one) and iOS filesystem \
+         dumps (a folder holding private/var); other kinds are not supported yet",
+        path.display()
+    )
+}
+
+fn print_modules(infos: &[ModuleInfo]) {
+    for m in infos {
+        println!("{:<34} {}", m.slug, m.description);
+    }
+}
+
+pub fn run(args: &CheckArgs) -> Result<ExitCode> {
+    let Some(path) = args.path.as_deref() else {
+        // --list-modules without a path: every module of every kind.
+        for kind in [Kind::IosBackup, Kind::IosFs] {
+            println!("{}:", kind.as_str());
+            print_modules(&kind.module_infos());
+        }
+        return Ok(ExitCode::Clean);
+    };
+    let kind = detect(path)?;
+    if args.list_modules {
+        print_modules(&kind.module_infos());
+        return Ok(ExitCode::Clean);
+    }
+
+    let evidence_root = Root::new(path).with_context(|| format!("{}", path.display()))?;
+    if let Some(out) = &args.output {
+        let out_abs = std::path::absolute(out).unwrap_or_else(|_| out.clone());
+        if evidence_root.is_inside(&out_abs) {
+            bail!(
+                "{}: the output folder is inside the evidence; choose a folder outside {}",
+                out.display(),
+                path.display()
+            );
+        }
+        if out.is_dir()
+            && std::fs::read_dir(out)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        {
+            bail!(
+                "{}: the output folder is not empty; give a new or empty folder so results of \
+                 different runs are never mixed",
+                out.display()
+            );
+        }
+    }
+
+    let loaded = indicators::load(&args.iocs)?;
+    if !args.quiet {
+        for p in &loaded.report.problems {
+            eprintln!("warning: indicator not used: {p}");
+        }
+    }
+
+    let log = EvidenceLog::new();
+    let modules: Vec<Box<dyn Module>> = match kind {
+        Kind::IosBackup => {
+            let ios = match Ios::open_backup(path, log.clone(), Limits::default()) {
+                Ok(ios) => Arc::new(ios),
+                Err(e @ OpenError::Encrypted { .. }) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::CouldNotCheck);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            bridle_ios::modules::backup_modules(&ios)
+        }
+        Kind::IosFs => {
+            let ios = Arc::new(Ios::open_fs(path, log.clone(), Limits::default())?);
+            bridle_ios::modules::fs_modules(&ios)
+        }
+    };
+    let modules = select(modules, &args.modules)?;
+
+    let info = RunInfo {
+        bridle_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command_line: super::command_line(),
+        acquisition_kind: kind.as_str().to_owned(),
+        acquisition_path: path.display().to_string(),
+        indicator_files: loaded.files(),
+        indicator_problems: loaded.problems(),
+        started_at: now(),
+    };
+    let config = Config {
+        output: args.output.clone(),
+        jobs: args.jobs.unwrap_or_else(|| Config::default().jobs).max(1),
+        ..Config::default()
+    };
+    let bar = progress::Bar::new(modules.len(), !args.quiet && !args.no_progress);
+    let matcher = indicators::EngineMatcher(&loaded.matcher);
+    let files = || (log.files(), log.problems());
+    let result = bridle_engine::run(modules, &matcher, &config, &info, &files, &bar);
+    bar.finish();
+    let summary = result?;
+
+    if !args.quiet {
+        eprint!(
+            "{}",
+            summary::render(&summary, loaded.report.set.len(), args.output.as_deref())
+        );
+    }
+    eprintln!("{}", summary::verdict(&summary));
+    Ok(if summary.has_findings() {
+        ExitCode::Findings
+    } else if summary.is_incomplete() {
+        ExitCode::CouldNotCheck
+    } else {
+        ExitCode::Clean
+    })
+}
+
+/// Keeps the modules named with --module (all when none), refusing unknown names.
+fn select(modules: Vec<Box<dyn Module>>, names: &[String]) -> Result<Vec<Box<dyn Module>>> {
+    if names.is_empty() {
+        return Ok(modules);
+    }
+    let known: Vec<&str> = modules.iter().map(|m| m.info().slug).collect();
+    for n in names {
+        if !known.contains(&n.as_str()) {
+            bail!("unknown module `{n}`; known: {}", known.join(", "));
+        }
+    }
+    Ok(modules
+        .into_iter()
+        .filter(|m| names.iter().any(|n| n == m.info().slug))
+        .collect())
+}
+
+fn now() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_micros()).ok());
+    micros
+        .and_then(bridle_model::Timestamp::from_unix_micros)
+        .map(bridle_model::Timestamp::to_rfc3339)
+        .unwrap_or_default()
+}

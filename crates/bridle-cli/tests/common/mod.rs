@@ -1,0 +1,99 @@
+//! Helpers for running the `bridle` binary in tests.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The demo acquisition committed in the repository.
+pub fn demo() -> (PathBuf, PathBuf) {
+    let d = repo().join("examples/demo");
+    (d.join("backup"), d.join("demo.stix2"))
+}
+
+/// The shared fixtures folder; panics when missing, so these tests never pass by skipping.
+pub fn shared() -> PathBuf {
+    let p = std::env::var_os("BRIDLE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"));
+    assert!(
+        p.join("fixtures").is_dir(),
+        "the shared fixtures are missing at {} (set BRIDLE_SHARED)",
+        p.display()
+    );
+    p
+}
+
+/// Runs bridle with arguments; BRIDLE_IOCS and the user data folder are neutralised so only
+/// the indicators given are used.
+pub fn bridle(args: &[&std::ffi::OsStr]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    assert_cmd::Command::cargo_bin("bridle")
+        .unwrap()
+        .env_remove("BRIDLE_IOCS")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `bridle` with string arguments.
+pub fn run(args: &[&str]) -> Output {
+    let a: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    bridle(&a)
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// SHA-256 of every file under a folder, sorted by path.
+pub fn tree_hash(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else {
+                let (h, _) = bridle_evidence::hash_file(&e.path()).unwrap();
+                out.push((
+                    e.path().strip_prefix(root).unwrap().display().to_string(),
+                    h,
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Copies a folder tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
