@@ -75,7 +75,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         // The provider is the bundle id of the calling app (CallKit): an app indicator
         // applies. MVT checks nothing here.
         if let Json::String(p) = &provider {
-            r.observe(Observable::new(ObservableKind::AppId, p.as_str(), "provider"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                p.as_str(),
+                "provider",
+            ));
         }
         r.set("isodate", iso(date))
             .set("duration", duration)

@@ -78,7 +78,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         };
         let located = Located {
             path,
-            stored: format!("{}/{}", row.file_id.get(..2).unwrap_or_default(), row.file_id),
+            stored: format!(
+                "{}/{}",
+                row.file_id.get(..2).unwrap_or_default(),
+                row.file_id
+            ),
             logical: format!("{}/{}", row.domain, row.relative_path),
             domain: Some(row.domain.clone()),
             relative_path: Some(row.relative_path.clone()),
@@ -142,7 +146,8 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         let payloads: &[Value] = plist_json::get(&plist, "PayloadContent")
             .and_then(Value::as_array)
             .map_or(&[], Vec::as_slice);
-        let has_uuid = plist_json::get(&plist, "PayloadUUID").is_some_and(|v| v.as_string() != Some(""));
+        let has_uuid =
+            plist_json::get(&plist, "PayloadUUID").is_some_and(|v| v.as_string() != Some(""));
         if has_uuid
             && let Some(kind) = payloads.iter().find_map(|p| {
                 plist_json::get(p, "PayloadType")

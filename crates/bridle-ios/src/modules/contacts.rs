@@ -5,9 +5,7 @@ use super::coredata::{Columns, py_str};
 use super::{report_rows, unreadable};
 use crate::{Ios, Locations, rows};
 use bridle_evidence::sqlite::for_each_row;
-use bridle_model::{
-    ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink, Source,
-};
+use bridle_model::{ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink, Source};
 use serde_json::Value as Json;
 
 ios_module!(

@@ -87,8 +87,8 @@ const fn f(name: &'static str, from: Tbl, column: &'static str, kind: Kind) -> F
     }
 }
 
-use Tbl::{Attachment as A, Interaction as I, Recipient as R, Sender as S};
 use Kind::{Date, Direction, Hex, Plain};
+use Tbl::{Attachment as A, Interaction as I, Recipient as R, Sender as S};
 
 /// Every field any variant reads, in the order of the fullest variant (plus `mechanism`).
 const FIELDS: [Field; 40] = [
@@ -115,17 +115,57 @@ const FIELDS: [Field; 40] = [
     f("photo_local_id", A, "ZPHOTOLOCALIDENTIFIER", Plain),
     f("attachment_id", A, "ZIDENTIFIER", Hex),
     f("cloud_id", A, "ZCLOUDIDENTIFIER", Plain),
-    f("incoming_recipient_count", S, "ZINCOMINGRECIPIENTCOUNT", Plain),
+    f(
+        "incoming_recipient_count",
+        S,
+        "ZINCOMINGRECIPIENTCOUNT",
+        Plain,
+    ),
     f("incoming_sender_count", S, "ZINCOMINGSENDERCOUNT", Plain),
-    f("outgoing_recipient_count", S, "ZOUTGOINGRECIPIENTCOUNT", Plain),
+    f(
+        "outgoing_recipient_count",
+        S,
+        "ZOUTGOINGRECIPIENTCOUNT",
+        Plain,
+    ),
     f("interactions_creation_date", I, "ZCREATIONDATE", Date),
     f("contacts_creation_date", S, "ZCREATIONDATE", Date),
-    f("first_incoming_recipient_date", S, "ZFIRSTINCOMINGRECIPIENTDATE", Date),
-    f("first_incoming_sender_date", S, "ZFIRSTINCOMINGSENDERDATE", Date),
-    f("first_outgoing_recipient_date", S, "ZFIRSTOUTGOINGRECIPIENTDATE", Date),
-    f("last_incoming_sender_date", S, "ZLASTINCOMINGSENDERDATE", Date),
-    f("last_incoming_recipient_date", S, "ZLASTINCOMINGRECIPIENTDATE", Date),
-    f("last_outgoing_recipient_date", S, "ZLASTOUTGOINGRECIPIENTDATE", Date),
+    f(
+        "first_incoming_recipient_date",
+        S,
+        "ZFIRSTINCOMINGRECIPIENTDATE",
+        Date,
+    ),
+    f(
+        "first_incoming_sender_date",
+        S,
+        "ZFIRSTINCOMINGSENDERDATE",
+        Date,
+    ),
+    f(
+        "first_outgoing_recipient_date",
+        S,
+        "ZFIRSTOUTGOINGRECIPIENTDATE",
+        Date,
+    ),
+    f(
+        "last_incoming_sender_date",
+        S,
+        "ZLASTINCOMINGSENDERDATE",
+        Date,
+    ),
+    f(
+        "last_incoming_recipient_date",
+        S,
+        "ZLASTINCOMINGRECIPIENTDATE",
+        Date,
+    ),
+    f(
+        "last_outgoing_recipient_date",
+        S,
+        "ZLASTOUTGOINGRECIPIENTDATE",
+        Date,
+    ),
     f("custom_id", S, "ZCUSTOMIDENTIFIER", Plain),
     f("interaction_content_url", I, "ZCONTENTURL", Plain),
     f("location_uuid", I, "ZLOCATIONUUID", Plain),
@@ -277,9 +317,18 @@ const VARIANTS: [&[&str]; 4] = [
 /// Per-contact dates from ZCONTACTS and their contact-centric text (the same on every row
 /// of a contact, so that the timeline's de-duplication keeps one event per contact).
 const CONTACT_EVENTS: [(&str, &str); 7] = [
-    ("contacts_creation_date", "Contact {} first recorded in interactionC"),
-    ("first_incoming_sender_date", "First incoming interaction from {}"),
-    ("last_incoming_sender_date", "Last incoming interaction from {}"),
+    (
+        "contacts_creation_date",
+        "Contact {} first recorded in interactionC",
+    ),
+    (
+        "first_incoming_sender_date",
+        "First incoming interaction from {}",
+    ),
+    (
+        "last_incoming_sender_date",
+        "Last incoming interaction from {}",
+    ),
     (
         "first_incoming_recipient_date",
         "First incoming interaction where {} was a recipient",
@@ -288,8 +337,14 @@ const CONTACT_EVENTS: [(&str, &str); 7] = [
         "last_incoming_recipient_date",
         "Last incoming interaction where {} was a recipient",
     ),
-    ("first_outgoing_recipient_date", "First outgoing interaction to {}"),
-    ("last_outgoing_recipient_date", "Last outgoing interaction to {}"),
+    (
+        "first_outgoing_recipient_date",
+        "First outgoing interaction to {}",
+    ),
+    (
+        "last_outgoing_recipient_date",
+        "Last outgoing interaction to {}",
+    ),
 ];
 
 /// What the schema offers, to pick a variant and build the query.
@@ -446,7 +501,11 @@ impl Contacts {
             return (phone.or_else(|| Some(format!("+{user}"))), name);
         }
         if value.starts_with('+') {
-            let (_, name) = self.by_phone.get(&digits(value)).cloned().unwrap_or_default();
+            let (_, name) = self
+                .by_phone
+                .get(&digits(value))
+                .cloned()
+                .unwrap_or_default();
             return (None, name);
         }
         (None, None)

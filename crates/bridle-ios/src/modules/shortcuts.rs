@@ -133,7 +133,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
             "iOS Shortcut '{}': {desc} {found}",
             name.as_deref().unwrap_or_default()
         );
-        r.event(TimelineEvent::new(created, "shortcut_created", text.clone()));
+        r.event(TimelineEvent::new(
+            created,
+            "shortcut_created",
+            text.clone(),
+        ));
         r.event(TimelineEvent::new(modified, "shortcut_modified", text));
         for url in urls {
             r.observe(Observable::new(ObservableKind::Url, url, "action_urls"));

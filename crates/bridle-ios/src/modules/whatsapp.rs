@@ -46,7 +46,13 @@ const LID_LOCATIONS: Locations = Locations {
 };
 
 /// Columns whose text may hold links, in the order they are searched.
-const LINK_FIELDS: [&str; 5] = ["ZTEXT", "ZMATCHEDTEXT", "ZMEDIAURL", "ZCONTENT1", "ZCONTENT2"];
+const LINK_FIELDS: [&str; 5] = [
+    "ZTEXT",
+    "ZMATCHEDTEXT",
+    "ZMEDIAURL",
+    "ZCONTENT1",
+    "ZCONTENT2",
+];
 
 /// WhatsApp's media servers: every media message links there, never an indicator.
 const MEDIA_PREFIXES: [&str; 2] = ["https://mmg-fna.whatsapp.net/", "https://mmg.whatsapp.net/"];
@@ -64,7 +70,9 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         .into_iter()
         .next()
     else {
-        return Ok(ModuleOutcome::NotFound("no WhatsApp ChatStorage.sqlite".into()));
+        return Ok(ModuleOutcome::NotFound(
+            "no WhatsApp ChatStorage.sqlite".into(),
+        ));
     };
     let (db, file) = ios
         .open_db(&located)
@@ -100,7 +108,13 @@ fn messages(db: &Database, file: &Arc<EvidenceFile>, sink: &mut dyn Sink) {
         joins.push_str(" LEFT JOIN ZWAMEDIAITEM ON ZWAMEDIAITEM.ZMESSAGE = ZWAMESSAGE.Z_PK");
     }
     let data_joined = data.has("ZMESSAGE");
-    for col in ["ZCONTENT1", "ZCONTENT2", "ZMATCHEDTEXT", "ZSUMMARY", "ZTITLE"] {
+    for col in [
+        "ZCONTENT1",
+        "ZCONTENT2",
+        "ZMATCHEDTEXT",
+        "ZSUMMARY",
+        "ZTITLE",
+    ] {
         select.push(if data_joined {
             data.select(col, col)
         } else {
@@ -152,7 +166,9 @@ fn message(row: &rusqlite::Row<'_>, file: &Arc<EvidenceFile>) -> Record {
     } else {
         format!(" - Embedded links: {}", links.join(", "))
     };
-    let from = data.get("ZFROMJID").map_or_else(|| "Unknown".into(), py_str);
+    let from = data
+        .get("ZFROMJID")
+        .map_or_else(|| "Unknown".into(), py_str);
     r.event(TimelineEvent::new(
         date,
         "message",

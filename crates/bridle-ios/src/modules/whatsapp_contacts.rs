@@ -47,7 +47,10 @@ const CANDIDATES: [(&str, &[&str]); 19] = [
     ("about_emoji", &["ZABOUTEMOJI"]),
     ("notes", &["ZNOTES"]),
     ("disappearing_mode_duration", &["ZDISAPPEARINGMODEDURATION"]),
-    ("disappearing_mode_timestamp", &["ZDISAPPEARINGMODETIMESTAMP"]),
+    (
+        "disappearing_mode_timestamp",
+        &["ZDISAPPEARINGMODETIMESTAMP"],
+    ),
     ("about_timestamp", &["ZABOUTTIMESTAMP"]),
     ("about_expiration_timestamp", &["ZABOUTEXPIRATIONTIMESTAMP"]),
     ("last_updated", &["ZLASTUPDATED"]),
