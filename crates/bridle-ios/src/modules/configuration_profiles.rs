@@ -41,6 +41,8 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
             reason: problem.to_owned(),
         });
     }
+    // The profile rows are gathered first (a handful on a real device, capped) so that
+    // Manifest.db is closed before the profile files are read.
     let mut rows = Vec::new();
     let read = ios
         .manifest_rows(ManifestFilter::Domain(DOMAIN), false, |r| {

@@ -90,10 +90,13 @@ fn events(plist: &Value, file: &Arc<EvidenceFile>, sink: &mut dyn Sink) {
                         Value::String(s) => Timestamp::parse(s),
                         _ => None,
                     };
-                    data.insert(
-                        key,
-                        Json::String(when.map(Timestamp::to_mvt).unwrap_or_default()),
-                    );
+                    // A time that is not a date is kept as written rather than lost.
+                    let shown = match (when, v) {
+                        (Some(t), _) => t.to_mvt(),
+                        (None, Value::String(s)) => s.clone(),
+                        (None, _) => String::new(),
+                    };
+                    data.insert(key, Json::String(shown));
                 } else {
                     data.insert(key, plist_json::to_json(v, Bytes::Escaped));
                 }

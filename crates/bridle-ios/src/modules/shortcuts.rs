@@ -109,9 +109,10 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                 data.insert("action_urls".into(), Json::from(urls.clone()));
                 urls
             }
-            other => {
+            _ => {
                 // No action data, or not a plist list: MVT's "shortcut without action data".
-                if rows::bytes(row, 5).is_some_and(|b| !b.is_empty()) && other.is_none() {
+                // Non-empty data that is not a list of actions is damage worth reporting.
+                if rows::bytes(row, 5).is_some_and(|b| !b.is_empty()) {
                     bad_plists += 1;
                 }
                 data.insert("action_urls".into(), Json::Null);
