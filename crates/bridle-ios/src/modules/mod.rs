@@ -57,23 +57,36 @@ macro_rules! ios_module {
     };
 }
 
+pub mod applications;
 pub mod backup_info;
+pub mod calendar;
+pub mod calls;
 pub mod chrome_favicon;
 pub mod chrome_history;
+pub mod configuration_profiles;
+pub mod contacts;
+mod coredata;
 pub mod datausage;
 pub mod firefox_favicon;
 pub mod firefox_history;
 mod found;
+pub mod global_preferences;
 pub mod id_status_cache;
+pub mod interaction_c;
 pub mod locationd_clients;
 pub mod manifest;
 pub mod os_analytics_ad_daily;
+pub mod profile_events;
 pub mod safari_browser_state;
 pub mod safari_history;
+pub mod shortcuts;
 pub mod sms;
+pub mod sms_attachments;
 pub mod tcc;
 pub mod webkit_resource_load_statistics;
 pub mod webkit_session_resource_log;
+pub mod whatsapp;
+pub mod whatsapp_contacts;
 
 /// Lists the backup modules once, in MVT's order, to build both the modules and their
 /// descriptions (for `--list-modules`, which needs no acquisition).
@@ -97,12 +110,17 @@ module_list!(
     "a backup",
     [
         backup_info::BackupInfo,
+        configuration_profiles::ConfigurationProfiles,
         manifest::Manifest,
+        profile_events::ProfileEvents,
+        calls::Calls,
         chrome_favicon::ChromeFavicon,
         chrome_history::ChromeHistory,
+        contacts::Contacts,
         firefox_favicon::FirefoxFavicon,
         firefox_history::FirefoxHistory,
         id_status_cache::IdStatusCache,
+        interaction_c::InteractionC,
         locationd_clients::LocationdClients,
         os_analytics_ad_daily::OsAnalyticsAdDaily,
         datausage::Datausage,
@@ -110,8 +128,15 @@ module_list!(
         safari_history::SafariHistory,
         tcc::Tcc,
         sms::Sms,
+        sms_attachments::SmsAttachments,
         webkit_resource_load_statistics::WebkitResourceLoadStatistics,
         webkit_session_resource_log::WebkitSessionResourceLog,
+        whatsapp::Whatsapp,
+        whatsapp_contacts::WhatsappContacts,
+        shortcuts::Shortcuts,
+        applications::Applications,
+        calendar::Calendar,
+        global_preferences::GlobalPreferences,
     ]
 );
 
@@ -120,11 +145,14 @@ module_list!(
     fs_module_infos,
     "a filesystem dump",
     [
+        calls::Calls,
         chrome_favicon::ChromeFavicon,
         chrome_history::ChromeHistory,
+        contacts::Contacts,
         firefox_favicon::FirefoxFavicon,
         firefox_history::FirefoxHistory,
         id_status_cache::IdStatusCache,
+        interaction_c::InteractionC,
         locationd_clients::LocationdClients,
         os_analytics_ad_daily::OsAnalyticsAdDaily,
         datausage::Datausage,
@@ -132,8 +160,15 @@ module_list!(
         safari_history::SafariHistory,
         tcc::Tcc,
         sms::Sms,
+        sms_attachments::SmsAttachments,
         webkit_resource_load_statistics::WebkitResourceLoadStatistics,
         webkit_session_resource_log::WebkitSessionResourceLog,
+        whatsapp::Whatsapp,
+        whatsapp_contacts::WhatsappContacts,
+        shortcuts::Shortcuts,
+        applications::Applications,
+        calendar::Calendar,
+        global_preferences::GlobalPreferences,
     ]
 );
 
