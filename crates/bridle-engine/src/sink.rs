@@ -84,7 +84,7 @@ impl ModuleSink<'_> {
         }
     }
 
-    fn write_json(&mut self, data: &Map) {
+    fn write_json(&mut self, data: &Map, raw: Option<&str>) {
         let Some(dir) = self.out else { return };
         if self.error.is_some() {
             return;
@@ -98,15 +98,21 @@ impl ModuleSink<'_> {
             let Some(w) = self.json.as_mut() else {
                 return Ok(());
             };
-            match self.shape {
-                OutputShape::Object => {
+            match (self.shape, raw) {
+                (OutputShape::Object, raw) => {
                     if first {
-                        serde_json::to_writer_pretty(&mut *w, data)?;
+                        match raw {
+                            Some(r) => w.write_all(r.as_bytes())?,
+                            None => serde_json::to_writer_pretty(&mut *w, data)?,
+                        }
                     }
                 }
-                OutputShape::List => {
+                (OutputShape::List, raw) => {
                     w.write_all(if first { b"[\n" } else { b",\n" })?;
-                    serde_json::to_writer(&mut *w, data)?;
+                    match raw {
+                        Some(r) => w.write_all(r.as_bytes())?,
+                        None => serde_json::to_writer(&mut *w, data)?,
+                    }
                 }
             }
             Ok(())
@@ -181,22 +187,22 @@ impl Sink for ModuleSink<'_> {
                 module: self.slug.to_owned(),
                 message,
                 event_time: None,
-                event: record.data.clone(),
+                event: record.data_map(),
                 matched_indicator: Some(indicator),
                 provenance: self.provenance(&record.source, Some(index)),
             });
         }
         for h in &record.heuristics {
             let alert =
-                self.heuristic_alert(h.clone(), record.data.clone(), &record.source, Some(index));
+                self.heuristic_alert(h.clone(), record.data_map(), &record.source, Some(index));
             self.alerts.push(alert);
         }
         for e in &record.timeline {
             self.timeline_events += 1;
             let row = TimelineRow {
                 timestamp: e.timestamp,
-                module: self.name.to_owned(),
-                event: e.event.to_string(),
+                module: std::borrow::Cow::Borrowed(self.name),
+                event: e.event.clone(),
                 data: e.data.clone(),
             };
             if let Err(err) = self.spool.push(row, self.spool_dir)
@@ -206,7 +212,7 @@ impl Sink for ModuleSink<'_> {
             }
         }
         self.write_observables(&record, index);
-        self.write_json(&record.data);
+        self.write_json(&record.data, record.raw.as_deref());
     }
 
     fn alert(&mut self, heuristic: Heuristic) {
