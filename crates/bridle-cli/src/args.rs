@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Check an acquisition (iOS backup; the kind is detected).
     Check(CheckArgs),
+    /// Scan files and folders for zero-click exploit files (FORCEDENTRY, BLASTPASS,
+    /// TRIANGULATION, CVE-2025-43300, CVE-2025-21043, LANDFALL), recognised by content.
+    Scan(ScanArgs),
     /// Manage indicator files.
     #[command(subcommand)]
     Iocs(IocsCommand),
@@ -70,6 +73,32 @@ pub struct CheckArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Do not draw progress bars (they are drawn only on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `bridle scan`.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Files or folders (searched recursively; symbolic links are not followed).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// One JSON object per file on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// List every file scanned, not only those with findings, notes or errors.
+    #[arg(long)]
+    pub all: bool,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Largest file scanned, in MiB (larger files are reported as not scanned).
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub max_file_mib: u64,
+    /// Print only findings and the verdict line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
 }

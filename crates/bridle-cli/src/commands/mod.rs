@@ -2,6 +2,7 @@
 
 mod check;
 mod iocs;
+mod scan;
 
 use crate::ExitCode;
 use crate::args::{Cli, Command};
@@ -11,6 +12,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Iocs(cmd) => iocs::run(cmd),
+        Command::Scan(args) => scan::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "bridle", &mut std::io::stdout());
