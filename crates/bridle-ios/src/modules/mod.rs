@@ -1,4 +1,5 @@
-//! The artifact modules MVT runs in `check-backup`, one file each.
+//! The artifact modules MVT runs in `check-backup` and `check-fs`, and bridle's sysdiagnose
+//! modules, one file each.
 //!
 //! Every module follows the same shape: find the artifact ([`crate::Locations`]), read it
 //! row by row, and stream [`bridle_model::Record`]s shaped like MVT's JSON, each with the
@@ -57,10 +58,31 @@ macro_rules! ios_module {
     };
 }
 
+pub mod analytics;
+pub mod analytics_ios_versions;
 pub mod backup_info;
+pub mod cache_files;
+pub mod crash_reports;
+pub mod filesystem;
+// `first` is for single-file modules (DataUsage on the ios-b branch).
+#[allow(dead_code)]
+mod found;
+pub mod ios_version_history;
 pub mod manifest;
+pub mod mc_state;
+pub mod mobile_installation;
+pub mod net_base;
+pub mod netusage;
+pub mod ps;
+pub mod safari_favicon;
+pub mod shutdown_log;
 pub mod sms;
+pub mod sysdiagnose_info;
 pub mod tcc;
+pub mod webkit;
+pub mod webkit_indexeddb;
+pub mod webkit_local_storage;
+pub mod webkit_safari_view_service;
 
 /// Lists the backup modules once, in MVT's order, to build both the modules and their
 /// descriptions (for `--list-modules`, which needs no acquisition).
@@ -90,12 +112,58 @@ module_list!(
     ]
 );
 
+// MVT's check-fs runs its fs-only modules first, then the mixed ones (tcc, sms, ... in
+// `backup_modules` order).
 module_list!(
     fs_modules,
     fs_module_infos,
     "a filesystem dump",
-    [tcc::Tcc, sms::Sms,]
+    [
+        cache_files::CacheFiles,
+        filesystem::Filesystem,
+        netusage::Netusage,
+        analytics::Analytics,
+        analytics_ios_versions::AnalyticsIosVersions,
+        safari_favicon::SafariFavicon,
+        shutdown_log::ShutdownLog,
+        ios_version_history::IosVersionHistory,
+        webkit_indexeddb::WebkitIndexedDb,
+        webkit_local_storage::WebkitLocalStorage,
+        webkit_safari_view_service::WebkitSafariViewService,
+        tcc::Tcc,
+        sms::Sms,
+    ]
 );
+
+// MVT has no sysdiagnose modules; these are bridle's (docs/sysdiagnose.md).
+module_list!(
+    sysdiagnose_modules,
+    sysdiagnose_module_infos,
+    "an unpacked sysdiagnose",
+    [
+        sysdiagnose_info::SysdiagnoseInfo,
+        ps::Ps,
+        shutdown_log::ShutdownLog,
+        crash_reports::CrashReports,
+        mobile_installation::MobileInstallation,
+        mc_state::McState,
+    ]
+);
+
+/// A record source naming no single evidence file: a folder entry, with the folder as the
+/// "table" and the entry as the "row".
+pub(crate) fn entry_source(table: &str, row: &str) -> bridle_model::Source {
+    bridle_model::Source {
+        file: None,
+        table: Some(std::borrow::Cow::Owned(table.to_owned())),
+        row: Some(row.to_owned()),
+    }
+}
+
+/// MVT's `isodate` text for an optional time: `""` when there is none.
+pub(crate) fn iso(t: Option<bridle_model::Timestamp>) -> String {
+    t.map(bridle_model::Timestamp::to_mvt).unwrap_or_default()
+}
 
 /// A module error for an evidence error, naming the file.
 pub(crate) fn unreadable(logical: &str, e: &EvidenceError) -> ModuleError {
