@@ -1,9 +1,9 @@
+use crate::sysdiagnose::SysdiagnoseName;
+use crate::tree::FileNameIndex;
 use bridle_evidence::sqlite::{self, Database, DbFiles, RowsRead};
 use bridle_evidence::{EvidenceError, EvidenceLog, Limits, Root, plist_json};
 use bridle_model::EvidenceFile;
 use sha1::{Digest, Sha1};
-use crate::sysdiagnose::SysdiagnoseName;
-use crate::tree::FileNameIndex;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -257,7 +257,11 @@ impl Ios {
     /// UTC offset and build come from the folder's name, or from the archive name
     /// `sysdiagnose.log` records; [`Ios::with_sysdiagnose_name`] overrides them (for a
     /// renamed folder, or an archive presented as a tree).
-    pub fn open_sysdiagnose(path: &Path, log: EvidenceLog, limits: Limits) -> Result<Ios, OpenError> {
+    pub fn open_sysdiagnose(
+        path: &Path,
+        log: EvidenceLog,
+        limits: Limits,
+    ) -> Result<Ios, OpenError> {
         let dir = crate::sysdiagnose::find_sysdiagnose_root(path).ok_or_else(|| {
             OpenError::NotASysdiagnose {
                 path: path.to_path_buf(),

@@ -128,13 +128,8 @@ fn marker_count(dir: &Path) -> usize {
         .iter()
         .filter(|(name, is_dir)| {
             // symlink_metadata: a marker that is a link does not count.
-            std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| {
-                if *is_dir {
-                    m.is_dir()
-                } else {
-                    m.is_file()
-                }
-            })
+            std::fs::symlink_metadata(dir.join(name))
+                .is_ok_and(|m| if *is_dir { m.is_dir() } else { m.is_file() })
         })
         .count()
 }

@@ -90,11 +90,16 @@ impl<R: BufRead> Lines<R> {
             }
             saw_any = true;
             let room = usize::try_from(self.max_total - self.total).unwrap_or(usize::MAX);
-            let window = available.get(..available.len().min(room)).unwrap_or_default();
+            let window = available
+                .get(..available.len().min(room))
+                .unwrap_or_default();
             let newline = window.iter().position(|&b| b == b'\n');
             let chunk_len = newline.unwrap_or(window.len());
             let chunk = window.get(..chunk_len).unwrap_or_default();
-            let keep = self.max_line.saturating_sub(self.buf.len()).min(chunk.len());
+            let keep = self
+                .max_line
+                .saturating_sub(self.buf.len())
+                .min(chunk.len());
             self.buf
                 .extend_from_slice(chunk.get(..keep).unwrap_or_default());
             if keep < chunk.len() {
@@ -163,7 +168,11 @@ mod tests {
         let mut input = vec![b'x'; 100_000];
         input.extend_from_slice(b"\nshort\n");
         // A tiny buffer forces many fill_buf rounds over the long line.
-        let mut r = Lines::new(std::io::BufReader::with_capacity(7, &input[..]), 16, u64::MAX);
+        let mut r = Lines::new(
+            std::io::BufReader::with_capacity(7, &input[..]),
+            16,
+            u64::MAX,
+        );
         let first = r.next_line().unwrap().unwrap();
         assert_eq!(first.bytes.len(), 16);
         assert!(first.cut);

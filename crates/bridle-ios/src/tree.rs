@@ -68,9 +68,7 @@ impl WalkReport {
         }
         let mut parts = Vec::new();
         if self.capped {
-            parts.push(format!(
-                "the walk stopped after {MAX_WALK_ENTRIES} entries"
-            ));
+            parts.push(format!("the walk stopped after {MAX_WALK_ENTRIES} entries"));
         }
         if self.error_count > 0 {
             parts.push(format!(

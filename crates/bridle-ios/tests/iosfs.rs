@@ -14,7 +14,7 @@ use bridle_ios::modules::{
 use bridle_ios::{FileNameIndex, Ios};
 use bridle_model::{Level, ModuleOutcome, ObservableKind, ProblemKind, Record, VecSink};
 use serde_json::Value as Json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use support::*;
@@ -74,7 +74,12 @@ fn dump() -> &'static (PathBuf, Json) {
 /// Whether a record is the one a truth entry describes.
 fn is_record(module: &str, r: &Record, want: &Json) -> bool {
     let w = |k: &str| want.get(k).cloned().unwrap_or(Json::Null);
-    let ws = |k: &str| want.get(k).and_then(Json::as_str).unwrap_or_default().to_owned();
+    let ws = |k: &str| {
+        want.get(k)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let base = |p: &str| p.rsplit('/').next().unwrap_or_default().to_owned();
     match module {
         "filesystem" => s(r, "path") == ws("path"),
@@ -103,9 +108,8 @@ fn is_record(module: &str, r: &Record, want: &Json) -> bool {
     }
 }
 
-fn run_dump() -> &'static BTreeMap<&'static str, (Result<ModuleOutcome, String>, VecSink)> {
-    static RUN: OnceLock<BTreeMap<&'static str, (Result<ModuleOutcome, String>, VecSink)>> =
-        OnceLock::new();
+fn run_dump() -> &'static Results {
+    static RUN: OnceLock<Results> = OnceLock::new();
     RUN.get_or_init(|| {
         let (path, _) = dump();
         let ios = open_fs(path);
@@ -180,7 +184,9 @@ fn no_decoy_of_owned_modules_is_flagged() {
                 "decoy {} ({}) flagged: {:?}",
                 d["id"],
                 d["value"],
-                h.iter().map(|h| (&h.value, &h.match_rule)).collect::<Vec<_>>()
+                h.iter()
+                    .map(|h| (&h.value, &h.match_rule))
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -216,10 +222,18 @@ fn every_heuristic_trigger_of_owned_modules_fires_and_nothing_else() {
                 let events = h["record"]["events"].as_array().unwrap();
                 assert_eq!(records.len(), events.len(), "{}", h["id"]);
                 for r in &records {
-                    assert!(has_heuristic(r, Level::High, dir), "{} not flagged", h["id"]);
+                    assert!(
+                        has_heuristic(r, Level::High, dir),
+                        "{} not flagged",
+                        h["id"]
+                    );
                     if events.len() > 1 {
                         assert!(
-                            has_heuristic(r, Level::High, &format!("listed in {} shutdowns", events.len())),
+                            has_heuristic(
+                                r,
+                                Level::High,
+                                &format!("listed in {} shutdowns", events.len())
+                            ),
                             "{} not sticky",
                             h["id"]
                         );
@@ -233,9 +247,10 @@ fn every_heuristic_trigger_of_owned_modules_fires_and_nothing_else() {
                 )
                 .unwrap()
                 .to_mvt();
-                let fired = sink.records.iter().any(|r| {
-                    s(r, "isodate") == when && has_heuristic(r, Level::Low, "waited")
-                });
+                let fired = sink
+                    .records
+                    .iter()
+                    .any(|r| s(r, "isodate") == when && has_heuristic(r, Level::Low, "waited"));
                 assert!(fired, "{} delay anomaly not raised", h["id"]);
                 delay_times.insert(when);
             }
@@ -308,8 +323,14 @@ fn every_owned_module_reads_the_dump_without_problems() {
     let count = |slug: &str| results[slug].1.records.len() as u64;
     // Every file, folder and link of the dump, once.
     assert_eq!(count("filesystem"), tree_hash(path).len() as u64);
-    assert_eq!(count("cache_files"), stats["cache_files"]["responses"].as_u64().unwrap());
-    assert_eq!(count("ios_version_history"), stats["ios_version_history"]["journals"].as_u64().unwrap());
+    assert_eq!(
+        count("cache_files"),
+        stats["cache_files"]["responses"].as_u64().unwrap()
+    );
+    assert_eq!(
+        count("ios_version_history"),
+        stats["ios_version_history"]["journals"].as_u64().unwrap()
+    );
     // Analytics builds: one record per build, each with its version learnt from the dump.
     let builds: Vec<&str> = stats["analytics"]["builds"]
         .as_array()
@@ -320,20 +341,39 @@ fn every_owned_module_reads_the_dump_without_problems() {
     let versions = &results["analytics_ios_versions"].1.records;
     let seen: BTreeSet<&str> = versions.iter().map(|r| s(r, "build")).collect();
     assert_eq!(seen, builds.iter().copied().collect());
-    assert!(versions.iter().filter(|r| s(r, "version").is_empty()).count() <= 1);
+    assert!(
+        versions
+            .iter()
+            .filter(|r| s(r, "version").is_empty())
+            .count()
+            <= 1
+    );
     let shutdowns: BTreeSet<&str> = results["shutdown_log"]
         .1
         .records
         .iter()
         .map(|r| s(r, "isodate"))
         .collect();
-    assert_eq!(shutdowns.len() as u64, stats["shutdown_log"]["reboots"].as_u64().unwrap());
+    assert_eq!(
+        shutdowns.len() as u64,
+        stats["shutdown_log"]["reboots"].as_u64().unwrap()
+    );
     // Every record's timeline uses MVT's event names.
     for r in &results["shutdown_log"].1.records {
         assert_eq!(r.timeline[0].event, "shutdown");
-        assert!(r.timeline[0].data.ends_with("was running when the device was shut down"));
+        assert!(
+            r.timeline[0]
+                .data
+                .ends_with("was running when the device was shut down")
+        );
     }
-    assert!(results["webkit_safari_view_service"].1.timeline().next().is_none());
+    assert!(
+        results["webkit_safari_view_service"]
+            .1
+            .timeline()
+            .next()
+            .is_none()
+    );
 }
 
 #[test]
@@ -398,12 +438,25 @@ fn filesystem_lists_mvt_fixture_entries_and_flags_a_process_component() {
         "process:name",
         "64d0019cb3d46bfc8cce545a8ba54b93e7ea9347",
     )]));
-    let flagged: Vec<&Record> = sink.records.iter().filter(|r| !hits(&m, r).is_empty()).collect();
+    let flagged: Vec<&Record> = sink
+        .records
+        .iter()
+        .filter(|r| !hits(&m, r).is_empty())
+        .collect();
     assert_eq!(flagged.len(), 1);
-    assert_eq!(s(flagged[0], "path"), "64/64d0019cb3d46bfc8cce545a8ba54b93e7ea9347");
+    assert_eq!(
+        s(flagged[0], "path"),
+        "64/64d0019cb3d46bfc8cce545a8ba54b93e7ea9347"
+    );
     // The same record's file path matches an absolute path indicator (MVT cannot).
     let m = matcher_from(&stix(&[("file:path", "/64/")]));
-    assert_eq!(sink.records.iter().filter(|r| !hits(&m, r).is_empty()).count(), 2);
+    assert_eq!(
+        sink.records
+            .iter()
+            .filter(|r| !hits(&m, r).is_empty())
+            .count(),
+        2
+    );
     // --fast: no process-name check.
     let ios = Arc::new(
         Ios::open_fs(&dir, EvidenceLog::new(), Limits::default())
@@ -411,10 +464,11 @@ fn filesystem_lists_mvt_fixture_entries_and_flags_a_process_component() {
             .with_fast(true),
     );
     let (_, fast) = common::run(&filesystem::Filesystem::new(ios));
-    assert!(fast
-        .records
-        .iter()
-        .all(|r| r.observables.iter().all(|o| o.kind == ObservableKind::FilePath)));
+    assert!(fast.records.iter().all(|r| {
+        r.observables
+            .iter()
+            .all(|o| o.kind == ObservableKind::FilePath)
+    }));
 }
 
 /// Writes a file, creating its folders.
@@ -462,7 +516,11 @@ fn shutdown_log_and_rotation_like_mvt_test() {
     assert_eq!(sink.records[0].data["pid"], "11");
     assert_eq!(sink.records[0].data["delay"], 1.0);
     let m = matcher_from(&stix(&[("file:path", "/usr/sbin/filecoordinationd")]));
-    let flagged: Vec<&Record> = sink.records.iter().filter(|r| !hits(&m, r).is_empty()).collect();
+    let flagged: Vec<&Record> = sink
+        .records
+        .iter()
+        .filter(|r| !hits(&m, r).is_empty())
+        .collect();
     assert_eq!(flagged.len(), 1);
     assert_eq!(
         hits(&m, flagged[0])[0].observable_value,
@@ -473,7 +531,9 @@ fn shutdown_log_and_rotation_like_mvt_test() {
 #[test]
 fn cache_files_flags_a_url_like_mvt_test() {
     let dir = scratch("mvt-cache");
-    let rel = format!("private/var/mobile/Containers/Data/Application/{UUID_A}/Library/Caches/example/Cache.db");
+    let rel = format!(
+        "private/var/mobile/Containers/Data/Application/{UUID_A}/Library/Caches/example/Cache.db"
+    );
     sqlite(
         &dir,
         &rel,
@@ -482,14 +542,22 @@ fn cache_files_flags_a_url_like_mvt_test() {
          INSERT INTO cfurl_cache_response VALUES (2, 0, 8, 0, 'https://apple.com/', '2024-01-02 03:04:06', NULL);",
     );
     // A Cache.db that is not a URL cache is skipped, not a problem.
-    sqlite(&dir, "private/var/mobile/Library/Caches/other/Cache.db", "CREATE TABLE t(x);");
+    sqlite(
+        &dir,
+        "private/var/mobile/Library/Caches/other/Cache.db",
+        "CREATE TABLE t(x);",
+    );
     let ios = open_fs(&dir);
     let (outcome, sink) = common::run(&cache_files::CacheFiles::new(ios));
     assert_eq!(outcome, ModuleOutcome::Done);
     assert!(sink.problems.is_empty(), "{:?}", sink.problems);
     assert_eq!(sink.records.len(), 2);
     let m = matcher_from(&stix(&[("url:value", "http://example.com/thisisbad")]));
-    let flagged: Vec<&Record> = sink.records.iter().filter(|r| !hits(&m, r).is_empty()).collect();
+    let flagged: Vec<&Record> = sink
+        .records
+        .iter()
+        .filter(|r| !hits(&m, r).is_empty())
+        .collect();
     assert_eq!(flagged.len(), 1);
     assert_eq!(s(flagged[0], "cache_file"), rel);
     assert_eq!(
@@ -509,7 +577,9 @@ fn analytics_skips_empty_rows_like_mvt_test() {
     d.insert("build".into(), plist::Value::String("20B101".into()));
     d.insert("process".into(), plist::Value::String("valid".into()));
     let mut blob = Vec::new();
-    plist::Value::Dictionary(d).to_writer_binary(&mut blob).unwrap();
+    plist::Value::Dictionary(d)
+        .to_writer_binary(&mut blob)
+        .unwrap();
     sqlite(
         &dir,
         "private/var/Keychains/Analytics/test_analytics.db",
@@ -517,7 +587,9 @@ fn analytics_skips_empty_rows_like_mvt_test() {
          CREATE TABLE soft_failures (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB);
          INSERT INTO hard_failures (timestamp, data) VALUES (NULL, NULL);",
     );
-    let c = rusqlite::Connection::open(dir.join("private/var/Keychains/Analytics/test_analytics.db")).unwrap();
+    let c =
+        rusqlite::Connection::open(dir.join("private/var/Keychains/Analytics/test_analytics.db"))
+            .unwrap();
     c.execute(
         "INSERT INTO soft_failures (timestamp, data) VALUES (1700000000.5, ?1)",
         [&blob],
@@ -564,15 +636,33 @@ fn symlink_loops_and_links_out_of_the_dump_are_never_followed() {
     put(&outside, "bin/nsurlproxyd", b"binary");
     std::fs::create_dir_all(root.join("private/var/db/diagnostics")).unwrap();
     std::fs::create_dir_all(root.join("private/var/mobile/Containers/Data/Application")).unwrap();
-    symlink(outside.join("shutdown.log"), root.join("private/var/db/diagnostics/shutdown.log")).unwrap();
-    symlink(outside.join("app"), root.join(format!("private/var/mobile/Containers/Data/Application/{UUID_A}"))).unwrap();
-    symlink(outside.join("bin/nsurlproxyd"), root.join("private/var/nsurlproxyd")).unwrap();
+    symlink(
+        outside.join("shutdown.log"),
+        root.join("private/var/db/diagnostics/shutdown.log"),
+    )
+    .unwrap();
+    symlink(
+        outside.join("app"),
+        root.join(format!(
+            "private/var/mobile/Containers/Data/Application/{UUID_A}"
+        )),
+    )
+    .unwrap();
+    symlink(
+        outside.join("bin/nsurlproxyd"),
+        root.join("private/var/nsurlproxyd"),
+    )
+    .unwrap();
     // Loops: a link to itself, two links to each other, a link to an ancestor.
     symlink("self", root.join("private/var/self")).unwrap();
     symlink("b", root.join("private/var/a")).unwrap();
     symlink("a", root.join("private/var/b")).unwrap();
     symlink("../..", root.join("private/var/mobile/up")).unwrap();
-    symlink("../../..", root.join(format!("private/var/mobile/Containers/Data/Application/LOOP"))).unwrap();
+    symlink(
+        "../../..",
+        root.join("private/var/mobile/Containers/Data/Application/LOOP"),
+    )
+    .unwrap();
     // netusage with a process whose binary is only outside the dump.
     sqlite(
         &root,
@@ -591,16 +681,33 @@ fn symlink_loops_and_links_out_of_the_dump_are_never_followed() {
     // Nothing outside was read.
     assert!(results["shutdown_log"].1.records.is_empty());
     assert!(results["cache_files"].1.records.is_empty());
-    assert!(log.files().iter().all(|f| !f.logical_path.contains("shutdown.log")));
+    assert!(
+        log.files()
+            .iter()
+            .all(|f| !f.logical_path.contains("shutdown.log"))
+    );
     // The link named like the binary points outside: the binary is not in the dump.
     let net = &results["netusage"].1;
     assert!(has_heuristic(&net.records[0], Level::Medium, "nsurlproxyd"));
     // The tree is listed once, links as entries.
-    let paths: Vec<&str> = results["filesystem"].1.records.iter().map(|r| s(r, "path")).collect();
-    for link in ["private/var/self", "private/var/a", "private/var/b", "private/var/mobile/up"] {
+    let paths: Vec<&str> = results["filesystem"]
+        .1
+        .records
+        .iter()
+        .map(|r| s(r, "path"))
+        .collect();
+    for link in [
+        "private/var/self",
+        "private/var/a",
+        "private/var/b",
+        "private/var/mobile/up",
+    ] {
         assert!(paths.contains(&link), "{link} not listed");
     }
-    assert!(!paths.iter().any(|p| p.contains("up/")), "a link was followed");
+    assert!(
+        !paths.iter().any(|p| p.contains("up/")),
+        "a link was followed"
+    );
     assert!(paths.len() < 40);
     assert_eq!(before, tree_hash(&dir));
 }
@@ -627,13 +734,19 @@ fn a_shutdown_log_with_binary_junk_and_a_10_mb_line() {
     assert_eq!(outcome, ModuleOutcome::Done);
     assert_eq!(sink.records.len(), 1);
     let r = &sink.records[0];
-    assert_eq!(s(r, "client"), "/private/var/tmp/agentd/AAAAAAAA-0000-4000-8000-000000000001");
+    assert_eq!(
+        s(r, "client"),
+        "/private/var/tmp/agentd/AAAAAAAA-0000-4000-8000-000000000001"
+    );
     assert_eq!(s(r, "isodate"), "2023-11-14 22:13:20.000000");
     assert!(has_heuristic(r, Level::High, "/private/var/tmp/"));
     assert_eq!(sink.problems.len(), 1);
     let p = &sink.problems[0];
     assert_eq!(p.kind, ProblemKind::Partial);
-    assert_eq!(p.file.as_deref(), Some("/private/var/db/diagnostics/shutdown.log"));
+    assert_eq!(
+        p.file.as_deref(),
+        Some("/private/var/db/diagnostics/shutdown.log")
+    );
     assert!(p.message.contains("not text"), "{}", p.message);
     assert!(p.message.contains("2 lines longer"), "{}", p.message);
     assert_eq!(before, tree_hash(&dir));
@@ -664,29 +777,72 @@ fn an_empty_dump() {
 fn damaged_databases_journals_and_folders() {
     let dir = scratch("damaged");
     // netusage: garbage bytes.
-    put(&dir, "private/var/networkd/db/netusage.sqlite", b"not a database at all, just junk bytes.........");
+    put(
+        &dir,
+        "private/var/networkd/db/netusage.sqlite",
+        b"not a database at all, just junk bytes.........",
+    );
     // analytics: one good database, one truncated, one with no known table, one garbage plist.
     let mut d = plist::Dictionary::new();
     d.insert("build".into(), plist::Value::String("21A360".into()));
     let mut blob = Vec::new();
-    plist::Value::Dictionary(d).to_writer_binary(&mut blob).unwrap();
-    sqlite(&dir, "private/var/Keychains/Analytics/good.db", "CREATE TABLE all_events (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB);");
+    plist::Value::Dictionary(d)
+        .to_writer_binary(&mut blob)
+        .unwrap();
+    sqlite(
+        &dir,
+        "private/var/Keychains/Analytics/good.db",
+        "CREATE TABLE all_events (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB);",
+    );
     {
-        let c = rusqlite::Connection::open(dir.join("private/var/Keychains/Analytics/good.db")).unwrap();
-        c.execute("INSERT INTO all_events (timestamp, data) VALUES (1700000000, ?1)", [&blob]).unwrap();
-        c.execute("INSERT INTO all_events (timestamp, data) VALUES (1700000001, x'626c6973743030ffff')", []).unwrap();
+        let c = rusqlite::Connection::open(dir.join("private/var/Keychains/Analytics/good.db"))
+            .unwrap();
+        c.execute(
+            "INSERT INTO all_events (timestamp, data) VALUES (1700000000, ?1)",
+            [&blob],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO all_events (timestamp, data) VALUES (1700000001, x'626c6973743030ffff')",
+            [],
+        )
+        .unwrap();
     }
-    sqlite(&dir, "private/var/Keychains/Analytics/other.db", "CREATE TABLE t(x);");
+    sqlite(
+        &dir,
+        "private/var/Keychains/Analytics/other.db",
+        "CREATE TABLE t(x);",
+    );
     let good = std::fs::read(dir.join("private/var/Keychains/Analytics/good.db")).unwrap();
     put(&dir, "private/var/Keychains/Analytics/cut.db", &good[..100]);
     // Favicons: no tables.
-    sqlite(&dir, &format!("private/var/mobile/Containers/Data/Application/{UUID_A}/Library/Image Cache/Favicons/Favicons.db"), "CREATE TABLE x(y);");
+    sqlite(
+        &dir,
+        &format!(
+            "private/var/mobile/Containers/Data/Application/{UUID_A}/Library/Image Cache/Favicons/Favicons.db"
+        ),
+        "CREATE TABLE x(y);",
+    );
     // Journals: one good, one garbage, one empty.
     put(&dir, "private/var/db/analyticsd/Analytics-Journal-2024-01-01-000000.ips", b"{\"timestamp\": \"2024-01-01 10:00:00.00 +0100\", \"os_version\": \"iPhone OS 17.2 (21C62)\"}\n{}\n");
-    put(&dir, "private/var/db/analyticsd/Analytics-Journal-2024-02-01-000000.ips", b"\x00\xffgarbage");
-    put(&dir, "private/var/db/analyticsd/Analytics-Journal-2024-03-01-000000.ips", b"");
+    put(
+        &dir,
+        "private/var/db/analyticsd/Analytics-Journal-2024-02-01-000000.ips",
+        b"\x00\xffgarbage",
+    );
+    put(
+        &dir,
+        "private/var/db/analyticsd/Analytics-Journal-2024-03-01-000000.ips",
+        b"",
+    );
     // A WebKit LocalStorage path that is a file, not a folder.
-    put(&dir, &format!("private/var/mobile/Containers/Data/Application/{UUID_A}/Library/WebKit/WebsiteData/LocalStorage"), b"file");
+    put(
+        &dir,
+        &format!(
+            "private/var/mobile/Containers/Data/Application/{UUID_A}/Library/WebKit/WebsiteData/LocalStorage"
+        ),
+        b"file",
+    );
     let before = tree_hash(&dir);
     let ios = open_fs(&dir);
     let results = run_all(fs_modules(&ios));
@@ -697,11 +853,31 @@ fn damaged_databases_journals_and_folders() {
 
     let (outcome, sink) = &results["analytics"];
     assert_eq!(outcome.as_ref().unwrap(), &ModuleOutcome::Done);
-    assert_eq!(sink.records.len(), 2, "both rows of good.db, one without its plist");
-    let files: BTreeSet<&str> = sink.problems.iter().filter_map(|p| p.file.as_deref()).collect();
-    assert!(files.contains("/private/var/Keychains/Analytics/good.db"), "{:?}", sink.problems);
-    assert!(files.contains("/private/var/Keychains/Analytics/other.db"), "{:?}", sink.problems);
-    assert!(files.iter().any(|f| f.ends_with("cut.db")), "{:?}", sink.problems);
+    assert_eq!(
+        sink.records.len(),
+        2,
+        "both rows of good.db, one without its plist"
+    );
+    let files: BTreeSet<&str> = sink
+        .problems
+        .iter()
+        .filter_map(|p| p.file.as_deref())
+        .collect();
+    assert!(
+        files.contains("/private/var/Keychains/Analytics/good.db"),
+        "{:?}",
+        sink.problems
+    );
+    assert!(
+        files.contains("/private/var/Keychains/Analytics/other.db"),
+        "{:?}",
+        sink.problems
+    );
+    assert!(
+        files.iter().any(|f| f.ends_with("cut.db")),
+        "{:?}",
+        sink.problems
+    );
 
     let (outcome, sink) = &results["safari_favicon"];
     assert!(outcome.as_ref().unwrap_err().contains("Favicons.db"));
@@ -734,11 +910,25 @@ fn netusage_reports_deleted_process_rows() {
     let ios = open_fs(&dir);
     let (_, sink) = common::run(&netusage::Netusage::new(ios));
     let msgs: Vec<&str> = sink.heuristics().map(|h| h.message.as_str()).collect();
-    assert!(msgs.iter().any(|m| m.starts_with("Found manipulated process entry 9. Entry on")));
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("Found manipulated process entry 9. Entry on"))
+    );
     assert!(msgs.iter().any(|m| m.starts_with("Missing process 2.")));
-    assert!(sink.records.iter().any(|r| s(r, "proc_name") == "MISSING [follows x]"));
-    let live: Vec<&str> = sink.timeline().filter(|e| e.event == "live_usage").map(|e| e.data.as_str()).collect();
-    assert!(live.contains(&"x (Bundle ID: com.apple.x, ID: 1) WWAN IN: 10.0, WWAN OUT: 20.0"), "{live:?}");
+    assert!(
+        sink.records
+            .iter()
+            .any(|r| s(r, "proc_name") == "MISSING [follows x]")
+    );
+    let live: Vec<&str> = sink
+        .timeline()
+        .filter(|e| e.event == "live_usage")
+        .map(|e| e.data.as_str())
+        .collect();
+    assert!(
+        live.contains(&"x (Bundle ID: com.apple.x, ID: 1) WWAN IN: 10.0, WWAN OUT: 20.0"),
+        "{live:?}"
+    );
 }
 
 #[test]
@@ -755,17 +945,31 @@ fn safari_favicon_and_webkit_records() {
          INSERT INTO page_url VALUES ('https://a.example/page', 'u1');
          INSERT INTO rejected_resources VALUES ('https://b.example/', 'https://b.example/i.png', 600000000.0);",
     );
-    std::fs::create_dir_all(dir.join(format!("{app}/Library/WebKit/WebsiteData/IndexedDB/https_c.example_0"))).unwrap();
-    std::fs::create_dir_all(dir.join(format!("{app}/Library/WebKit/WebsiteData/IndexedDB/v1"))).unwrap();
-    put(&dir, &format!("{app}/Library/WebKit/WebsiteData/LocalStorage/http_d.example_8080.localstorage"), b"x");
-    std::fs::create_dir_all(dir.join(format!("{app}/SystemData/com.apple.SafariViewService/Library/WebKit/WebsiteData/https_e.example_0"))).unwrap();
+    std::fs::create_dir_all(dir.join(format!(
+        "{app}/Library/WebKit/WebsiteData/IndexedDB/https_c.example_0"
+    )))
+    .unwrap();
+    std::fs::create_dir_all(dir.join(format!("{app}/Library/WebKit/WebsiteData/IndexedDB/v1")))
+        .unwrap();
+    put(
+        &dir,
+        &format!("{app}/Library/WebKit/WebsiteData/LocalStorage/http_d.example_8080.localstorage"),
+        b"x",
+    );
+    std::fs::create_dir_all(dir.join(format!(
+        "{app}/SystemData/com.apple.SafariViewService/Library/WebKit/WebsiteData/https_e.example_0"
+    )))
+    .unwrap();
     let ios = open_fs(&dir);
     let results = run_all(fs_modules(&ios));
     let fav = &results["safari_favicon"].1.records;
     assert_eq!(fav.len(), 2);
     assert_eq!(s(&fav[0], "type"), "rejected", "sorted by date");
     assert_eq!(s(&fav[1], "isodate"), "2023-03-08 20:26:40.500000");
-    assert_eq!(s(&fav[1], "safari_favicon_db_path"), format!("/{app}/Library/Image Cache/Favicons/Favicons.db"));
+    assert_eq!(
+        s(&fav[1], "safari_favicon_db_path"),
+        format!("/{app}/Library/Image Cache/Favicons/Favicons.db")
+    );
     assert_eq!(
         fav[1].timeline[0].data,
         "Safari favicon from https://a.example/page with icon URL https://a.example/favicon.ico (valid)"
@@ -775,7 +979,9 @@ fn safari_favicon_and_webkit_records() {
     assert_eq!(s(&idb[0], "url"), "https://c.example");
     assert_eq!(
         idb[0].timeline[0].data,
-        format!("IndexedDB folder {app}/Library/WebKit/WebsiteData/IndexedDB containing file for URL https://c.example")
+        format!(
+            "IndexedDB folder {app}/Library/WebKit/WebsiteData/IndexedDB containing file for URL https://c.example"
+        )
     );
     let ls = &results["webkit_local_storage"].1.records;
     assert_eq!(s(&ls[0], "url"), "http://d.example");

@@ -327,7 +327,8 @@ fn python_repr(v: &plist::Value, depth: usize) -> String {
                         .and_then(|s| s.parse::<i64>().ok())
                         .unwrap_or_default()
                 };
-                let (y, mo, da, h, mi, s) = (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19));
+                let (y, mo, da, h, mi, s) =
+                    (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19));
                 let mut parts = vec![y, mo, da, h, mi];
                 if s != 0 || us != 0 {
                     parts.push(s);
@@ -380,8 +381,8 @@ mod tests {
             python_repr(&plist::Value::Dictionary(d), 0),
             "{'n': 5, 'f': 2.0, 'b': False, 'l': ['s']}"
         );
-        let date: plist::Date = (std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400 + 61))
-            .into();
+        let date: plist::Date =
+            (std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400 + 61)).into();
         assert_eq!(
             python_repr(&plist::Value::Date(date), 0),
             "datetime.datetime(1970, 1, 2, 0, 1, 1)"

@@ -6,9 +6,7 @@
 //! instead; a build the dump does not name gets `""`, as an unknown build does in MVT.
 
 use crate::Ios;
-use bridle_model::{
-    ModuleError, ModuleOutcome, Record, Sink, Source, TimelineEvent, Timestamp,
-};
+use bridle_model::{ModuleError, ModuleOutcome, Record, Sink, Source, TimelineEvent, Timestamp};
 use std::collections::BTreeMap;
 
 ios_module!(

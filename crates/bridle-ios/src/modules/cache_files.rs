@@ -84,7 +84,10 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                 }
             })
             .collect();
-        let sql = format!("SELECT {}, rowid FROM {TABLE} ORDER BY rowid", select.join(", "));
+        let sql = format!(
+            "SELECT {}, rowid FROM {TABLE} ORDER BY rowid",
+            select.join(", ")
+        );
         let read = for_each_row(db.conn(), &sql, [], |row| {
             let mut r = Record::new(Source::row(
                 &file,

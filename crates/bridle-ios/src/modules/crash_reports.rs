@@ -121,7 +121,9 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         });
     }
     if reports.is_empty() {
-        return Ok(ModuleOutcome::NotFound("no .ips report in this sysdiagnose".into()));
+        return Ok(ModuleOutcome::NotFound(
+            "no .ips report in this sysdiagnose".into(),
+        ));
     }
     for (rel, path) in reports {
         let located = ios.located_fs(path, &rel);
@@ -255,7 +257,12 @@ fn fill(r: &mut Record, rel: &str, header: &Json, body: Option<&Json>, raw_body:
         .set("proc_path", opt(&proc_path))
         .set("pid", pid.map_or(Json::Null, Json::from))
         .set("parent_proc", opt(&b("parentProc")))
-        .set("parent_pid", body.and_then(|b| b.get("parentPid")).cloned().unwrap_or(Json::Null))
+        .set(
+            "parent_pid",
+            body.and_then(|b| b.get("parentPid"))
+                .cloned()
+                .unwrap_or(Json::Null),
+        )
         .set("coalition_name", opt(&b("coalitionName")))
         .set(
             "exception_type",
@@ -274,7 +281,10 @@ fn fill(r: &mut Record, rel: &str, header: &Json, body: Option<&Json>, raw_body:
         .set("used_images", images.len());
 
     let who = proc_name.clone().unwrap_or_else(|| {
-        b("largestProcess").map_or_else(|| "unknown process".to_owned(), |p| format!("largest process {p}"))
+        b("largestProcess").map_or_else(
+            || "unknown process".to_owned(),
+            |p| format!("largest process {p}"),
+        )
     });
     let mut text = format!("{} (bug type {bug}) of {who}", bug_type_name(&bug));
     if let Some(p) = &proc_path {
@@ -292,7 +302,10 @@ fn fill(r: &mut Record, rel: &str, header: &Json, body: Option<&Json>, raw_body:
         (proc_name.clone(), "proc_name"),
         (b("parentProc"), "parent_proc"),
         (b("largestProcess"), "largest_process"),
-        (string(termination.and_then(|t| t.get("byProc"))), "termination"),
+        (
+            string(termination.and_then(|t| t.get("byProc"))),
+            "termination",
+        ),
     ] {
         if let Some(v) = v {
             names.insert((v, field));
@@ -307,8 +320,16 @@ fn fill(r: &mut Record, rel: &str, header: &Json, body: Option<&Json>, raw_body:
         r.observe(Observable::new(ObservableKind::Process, v, field));
     }
     if let Some(p) = &proc_path {
-        r.observe(Observable::new(ObservableKind::Process, p.as_str(), "proc_path"));
-        r.observe(Observable::new(ObservableKind::FilePath, p.as_str(), "proc_path"));
+        r.observe(Observable::new(
+            ObservableKind::Process,
+            p.as_str(),
+            "proc_path",
+        ));
+        r.observe(Observable::new(
+            ObservableKind::FilePath,
+            p.as_str(),
+            "proc_path",
+        ));
     }
     let images: BTreeSet<&str> = images.iter().map(String::as_str).collect();
     for i in &images {
@@ -319,7 +340,11 @@ fn fill(r: &mut Record, rel: &str, header: &Json, body: Option<&Json>, raw_body:
     if let Some(bundle) = &bundle
         && bundle.contains('.')
     {
-        r.observe(Observable::new(ObservableKind::AppId, bundle.as_str(), "bundle_id"));
+        r.observe(Observable::new(
+            ObservableKind::AppId,
+            bundle.as_str(),
+            "bundle_id",
+        ));
     }
     let pid_text = pid.map(|p| format!(" (PID {p})")).unwrap_or_default();
     if let Some(p) = &proc_path
@@ -376,12 +401,22 @@ mod tests {
         let body = serde_json::json!({"procName": "bh", "procPath": "/private/var/tmp/bh", "pid": 5,
             "usedImages": [{"path": "/private/var/tmp/bh"}, {"path": "/private/var/db/x.dylib"}, {"source": "S"}]});
         let mut r = Record::default();
-        fill(&mut r, "crashes_and_spins/bh.ips", &header, Some(&body), b"");
+        fill(
+            &mut r,
+            "crashes_and_spins/bh.ips",
+            &header,
+            Some(&body),
+            b"",
+        );
         assert_eq!(r.data["isodate"], "2024-10-01 04:36:00.000000");
         assert_eq!(r.data["proc_path"], "/private/var/tmp/bh");
         assert_eq!(r.heuristics.len(), 2);
         assert!(r.heuristics.iter().all(|h| h.level == Level::High));
         // "bh" has no dot: not offered as an app id.
-        assert!(r.observables.iter().all(|o| o.kind != ObservableKind::AppId));
+        assert!(
+            r.observables
+                .iter()
+                .all(|o| o.kind != ObservableKind::AppId)
+        );
     }
 }

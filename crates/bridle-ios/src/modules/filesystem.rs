@@ -33,7 +33,9 @@ fn mtime(meta: &std::fs::Metadata) -> Option<Timestamp> {
     let modified = meta.modified().ok()?;
     let micros = match modified.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_micros()).ok()?,
-        Err(e) => i64::try_from(e.duration().as_micros()).ok()?.checked_neg()?,
+        Err(e) => i64::try_from(e.duration().as_micros())
+            .ok()?
+            .checked_neg()?,
     };
     Timestamp::from_unix_micros(micros)
 }

@@ -99,7 +99,8 @@ pub(crate) fn known_builds(ios: &Ios) -> BTreeMap<String, String> {
                     .and_then(plist::Value::as_string)
                     .map(str::to_owned)
             };
-            if let (Some(build), Some(version)) = (get("ProductBuildVersion"), get("ProductVersion"))
+            if let (Some(build), Some(version)) =
+                (get("ProductBuildVersion"), get("ProductVersion"))
             {
                 out.entry(build.to_ascii_uppercase()).or_insert(version);
             }
@@ -175,7 +176,9 @@ mod tests {
             "2022-11-03 18:43:14.000000"
         );
         assert_eq!(
-            parse_offset_time("2022-11-03 13:43:14 +0530").unwrap().to_mvt(),
+            parse_offset_time("2022-11-03 13:43:14 +0530")
+                .unwrap()
+                .to_mvt(),
             "2022-11-03 08:13:14.000000"
         );
         assert_eq!(parse_offset_time("2022-11-03 13:43:14"), None);

@@ -13,8 +13,8 @@ use super::found::Tally;
 use crate::{Ios, IosKind, Located, pyfmt};
 use bridle_evidence::plist_json::{self, Bytes};
 use bridle_model::{
-    Heuristic, Level, ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink,
-    Source, TimelineEvent, Timestamp,
+    Heuristic, Level, ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink, Source,
+    TimelineEvent, Timestamp,
 };
 use serde_json::Value as Json;
 
@@ -65,7 +65,9 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
     let (stubs, profile_events, settings) =
         (find(STUBS)?, find(PROFILE_EVENTS)?, find(SETTINGS_EVENTS)?);
     if stubs.is_empty() && profile_events.is_empty() && settings.is_empty() {
-        return Ok(ModuleOutcome::NotFound("no logs/MCState in this sysdiagnose".into()));
+        return Ok(ModuleOutcome::NotFound(
+            "no logs/MCState in this sysdiagnose".into(),
+        ));
     }
     let mut tally = Tally::default();
     let mut read = |located: &Located, sink: &mut dyn Sink| match ios.read_plist(located) {
@@ -86,7 +88,8 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
             continue;
         };
         let mut r = Record::new(Source::file(&file));
-        r.set("record_type", "profile").set("file", located.stored.as_str());
+        r.set("record_type", "profile")
+            .set("file", located.stored.as_str());
         for (k, v) in dict {
             if k != "PayloadContent" {
                 r.set(k, plist_json::to_json(v, Bytes::Base64));
@@ -180,7 +183,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                     "profile_id",
                 ));
                 if get("process").is_some() {
-                    r.observe(Observable::new(ObservableKind::Process, process.as_str(), "process"));
+                    r.observe(Observable::new(
+                        ObservableKind::Process,
+                        process.as_str(),
+                        "process",
+                    ));
                 }
                 r.alert(
                     Heuristic::new(
@@ -220,7 +227,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                 format!("Process {process} changed setting {setting}"),
             ));
             if plist_json::get(event, "Process").is_some() {
-                r.observe(Observable::new(ObservableKind::Process, process.as_str(), "process"));
+                r.observe(Observable::new(
+                    ObservableKind::Process,
+                    process.as_str(),
+                    "process",
+                ));
             }
             sink.record(r);
         }

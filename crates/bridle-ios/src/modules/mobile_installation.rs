@@ -115,7 +115,12 @@ pub fn parse_line(number: u64, text: &str) -> Option<InstallEvent> {
         } else if let Some(b) = word_after(text, "Made container live for ") {
             ("container_created", b.to_owned(), None, path_after_at(text))
         } else if let Some(b) = word_after(text, "Destroying container ") {
-            ("container_destroyed", b.to_owned(), None, path_after_at(text))
+            (
+                "container_destroyed",
+                b.to_owned(),
+                None,
+                path_after_at(text),
+            )
         } else {
             return None;
         };
@@ -257,7 +262,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                 "bundle_id",
             ));
             if let Some(p) = &ev.path {
-                r.observe(Observable::new(ObservableKind::FilePath, p.as_str(), "path"));
+                r.observe(Observable::new(
+                    ObservableKind::FilePath,
+                    p.as_str(),
+                    "path",
+                ));
             }
             sink.record(r);
         }
@@ -272,7 +281,9 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
             ));
         }
         if over > 0 {
-            notes.push(format!("{over} events past the first {MAX_EVENTS} were skipped"));
+            notes.push(format!(
+                "{over} events past the first {MAX_EVENTS} were skipped"
+            ));
         }
         if !notes.is_empty() {
             sink.problem(Problem::file(

@@ -34,8 +34,8 @@ ios_module!(
 pub const MAX_PROCESSES: usize = 200_000;
 /// The iOS 16+ header, used when a listing has none.
 const DEFAULT_COLUMNS: [&str; 18] = [
-    "USER", "UID", "PRSNA", "PID", "PPID", "F", "%CPU", "%MEM", "PRI", "NI", "VSZ", "RSS",
-    "WCHAN", "TT", "STAT", "STARTED", "TIME", "COMMAND",
+    "USER", "UID", "PRSNA", "PID", "PPID", "F", "%CPU", "%MEM", "PRI", "NI", "VSZ", "RSS", "WCHAN",
+    "TT", "STAT", "STARTED", "TIME", "COMMAND",
 ];
 
 /// One process row.
@@ -219,7 +219,10 @@ fn read_listing(
             tally.ok();
             let mut notes = Vec::new();
             if p.binary_lines > 0 {
-                notes.push(format!("{} lines are not text and were skipped", p.binary_lines));
+                notes.push(format!(
+                    "{} lines are not text and were skipped",
+                    p.binary_lines
+                ));
             }
             if p.overlong_lines > 0 {
                 notes.push(format!(
@@ -324,7 +327,9 @@ fn record(
     for (k, v) in &row.columns {
         let key = k.to_ascii_lowercase();
         let value = match key.as_str() {
-            "uid" | "pid" | "ppid" => v.parse::<i64>().map_or_else(|_| Json::from(v.as_str()), Json::from),
+            "uid" | "pid" | "ppid" => v
+                .parse::<i64>()
+                .map_or_else(|_| Json::from(v.as_str()), Json::from),
             _ => Json::from(v.as_str()),
         };
         r.set(&key, value);

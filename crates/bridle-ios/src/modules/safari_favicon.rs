@@ -54,7 +54,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         let valid = db.has_table("page_url") && db.has_table("icon_info");
         let rejected = db.has_table("rejected_resources");
         if !valid && !rejected {
-            tally.unusable(sink, located, "no page_url/icon_info or rejected_resources table");
+            tally.unusable(
+                sink,
+                located,
+                "no page_url/icon_info or rejected_resources table",
+            );
             continue;
         }
         tally.ok();
@@ -98,7 +102,10 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                     .set("timestamp", raw_time)
                     .set("isodate", super::iso(time))
                     .set("type", kind)
-                    .set("safari_favicon_db_path", Json::from(located.logical.as_str()));
+                    .set(
+                        "safari_favicon_db_path",
+                        Json::from(located.logical.as_str()),
+                    );
                 r.event(TimelineEvent::new(
                     time,
                     "safari_favicon",

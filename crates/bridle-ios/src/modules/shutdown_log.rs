@@ -129,9 +129,9 @@ fn client_parts(rest: &str) -> (String, String) {
         Some(open) => {
             let inner = rest.get(open + 1..).unwrap_or_default();
             // The path may itself hold parentheses; the line closes with the last one.
-            let client = inner.rfind(')').map_or(inner, |close| {
-                inner.get(..close).unwrap_or_default()
-            });
+            let client = inner
+                .rfind(')')
+                .map_or(inner, |close| inner.get(..close).unwrap_or_default());
             (rest.get(..open).unwrap_or_default(), client)
         }
         None => (rest, ""),
@@ -172,7 +172,10 @@ fn sigterm_time(line: &str) -> Option<Timestamp> {
 
 /// Parses a shutdown.log as MVT does, bounded: at most `max_bytes` are read, lines over
 /// [`MAX_LINE_BYTES`] and binary lines are skipped and counted.
-pub fn parse_shutdown_log(reader: impl BufRead, max_bytes: u64) -> std::io::Result<ShutdownLogParse> {
+pub fn parse_shutdown_log(
+    reader: impl BufRead,
+    max_bytes: u64,
+) -> std::io::Result<ShutdownLogParse> {
     let mut out = ShutdownLogParse::default();
     let mut lines = Lines::new(reader, MAX_LINE_BYTES, max_bytes);
     let mut pending_from = 0usize;
@@ -379,9 +382,9 @@ fn read_one(
             return None;
         }
     };
-    let parsed = match std::fs::File::open(&located.path).and_then(|f| {
-        parse_shutdown_log(std::io::BufReader::new(f), ios.limits().max_text_bytes)
-    }) {
+    let parsed = match std::fs::File::open(&located.path)
+        .and_then(|f| parse_shutdown_log(std::io::BufReader::new(f), ios.limits().max_text_bytes))
+    {
         Ok(p) => p,
         Err(e) => {
             tally.failed(
@@ -421,7 +424,11 @@ fn read_one(
             ios.limits().max_text_bytes
         ));
     }
-    let unterminated = parsed.clients.iter().filter(|c| c.shutdown.is_none()).count();
+    let unterminated = parsed
+        .clients
+        .iter()
+        .filter(|c| c.shutdown.is_none())
+        .count();
     if unterminated > 0 {
         notes.push(format!(
             "{unterminated} clients follow the last SIGTERM line (an interrupted shutdown or \
@@ -516,7 +523,10 @@ mod tests {
         assert_eq!(p.clients.len(), 4);
         let c = &p.clients[0];
         assert_eq!(c.pid, "1123");
-        assert!(c.client.ends_with("/bh/E55D9A31-C0F3-5517-BB0A-838CDD0C3D6D"));
+        assert!(
+            c.client
+                .ends_with("/bh/E55D9A31-C0F3-5517-BB0A-838CDD0C3D6D")
+        );
         assert_eq!((c.delay, c.times_delayed), (0.63, 1));
         assert_eq!(p.clients[2].delay, 0.63 + 1.5);
         assert_eq!(p.clients[2].times_delayed, 2);

@@ -141,42 +141,45 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
     let or = |a: Json, b: Json| if a.is_null() { b } else { a };
 
     let mut r = Record::new(source);
-    r.set("name", name.map_or(Json::Null, |n| Json::from(n.name.as_str())))
-        .set(
-            "created_local",
-            name.map_or(Json::Null, |n| Json::from(n.local_time.as_str())),
-        )
-        .set(
-            "utc_offset",
-            name.map_or(Json::Null, |n| Json::from(n.utc_offset.as_str())),
-        )
-        .set("isodate", super::iso(name.and_then(|n| n.created)))
-        .set(
-            "device",
-            name.and_then(|n| n.device.as_deref())
-                .map_or(Json::Null, Json::from),
-        )
-        .set("os_version", or(prop("OSVersion"), sv("ProductVersion")))
-        .set(
-            "build_version",
+    r.set(
+        "name",
+        name.map_or(Json::Null, |n| Json::from(n.name.as_str())),
+    )
+    .set(
+        "created_local",
+        name.map_or(Json::Null, |n| Json::from(n.local_time.as_str())),
+    )
+    .set(
+        "utc_offset",
+        name.map_or(Json::Null, |n| Json::from(n.utc_offset.as_str())),
+    )
+    .set("isodate", super::iso(name.and_then(|n| n.created)))
+    .set(
+        "device",
+        name.and_then(|n| n.device.as_deref())
+            .map_or(Json::Null, Json::from),
+    )
+    .set("os_version", or(prop("OSVersion"), sv("ProductVersion")))
+    .set(
+        "build_version",
+        or(
+            prop("BuildVersion"),
             or(
-                prop("BuildVersion"),
-                or(
-                    sv("ProductBuildVersion"),
-                    name.and_then(|n| n.build.as_deref())
-                        .map_or(Json::Null, Json::from),
-                ),
+                sv("ProductBuildVersion"),
+                name.and_then(|n| n.build.as_deref())
+                    .map_or(Json::Null, Json::from),
             ),
-        )
-        .set("product_type", prop("ProductType"))
-        .set("hardware_model", prop("HWModelStr"))
-        .set("serial_number", prop("SerialNumber"))
-        .set("unique_device_id", prop("UniqueDeviceID"))
-        .set(
-            "remotectl_local_device",
-            remotectl.clone().map_or(Json::Null, Json::Object),
-        )
-        .set("system_version", system_version.clone());
+        ),
+    )
+    .set("product_type", prop("ProductType"))
+    .set("hardware_model", prop("HWModelStr"))
+    .set("serial_number", prop("SerialNumber"))
+    .set("unique_device_id", prop("UniqueDeviceID"))
+    .set(
+        "remotectl_local_device",
+        remotectl.clone().map_or(Json::Null, Json::Object),
+    )
+    .set("system_version", system_version.clone());
     if let Some(n) = name {
         let os = match (&r.data.get("os_version"), &r.data.get("build_version")) {
             (Some(Json::String(v)), Some(Json::String(b))) => format!(", iOS {v} ({b})"),

@@ -25,7 +25,9 @@ pub fn origin_url(name: &str) -> Option<String> {
         return None;
     }
     // Python's str.replace replaces every occurrence, in this order.
-    let name = name.replace("http_", "http://").replace("https_", "https://");
+    let name = name
+        .replace("http_", "http://")
+        .replace("https_", "https://");
     Some(name.split('_').next().unwrap_or_default().to_owned())
 }
 

@@ -19,5 +19,10 @@ fn describe(folder: &str, url: &str) -> String {
 }
 
 fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
-    super::webkit::run(ios, sink, PATTERNS, Some(("webkit_local_storage", describe)))
+    super::webkit::run(
+        ios,
+        sink,
+        PATTERNS,
+        Some(("webkit_local_storage", describe)),
+    )
 }

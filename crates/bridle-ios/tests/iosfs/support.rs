@@ -114,8 +114,11 @@ pub fn open_sysdiagnose(path: &Path) -> Arc<Ios> {
     Arc::new(Ios::open_sysdiagnose(path, EvidenceLog::new(), Limits::default()).unwrap())
 }
 
-/// Runs every module of a list; a module error is returned as a problem-like string.
-pub fn run_all(modules: Vec<Box<dyn Module>>) -> BTreeMap<&'static str, (Result<ModuleOutcome, String>, VecSink)> {
+/// What each module of a run gave, by slug (a module error as its text).
+pub type Results = BTreeMap<&'static str, (Result<ModuleOutcome, String>, VecSink)>;
+
+/// Runs every module of a list; a module error is returned as its text.
+pub fn run_all(modules: Vec<Box<dyn Module>>) -> Results {
     modules
         .into_iter()
         .map(|m| {
@@ -137,7 +140,10 @@ pub fn tree_hash(root: &Path) -> Vec<(String, String)> {
             let t = e.file_type().unwrap();
             let rel = e.path().strip_prefix(root).unwrap().display().to_string();
             if t.is_symlink() {
-                out.push((rel, format!("-> {}", std::fs::read_link(e.path()).unwrap().display())));
+                out.push((
+                    rel,
+                    format!("-> {}", std::fs::read_link(e.path()).unwrap().display()),
+                ));
             } else if t.is_dir() {
                 out.push((rel, "dir".into()));
                 stack.push(e.path());
