@@ -60,13 +60,26 @@ fn main() {
             .iter()
             .map(|r| matcher.match_record(&r.observables).len())
             .sum();
-        let severe = sink.heuristics().filter(|h| h.level >= Level::Medium).count();
+        let severe = sink
+            .heuristics()
+            .filter(|h| h.level >= Level::Medium)
+            .count();
         if verbose {
             for h in sink.heuristics() {
                 println!("    {} {}", h.level, h.message);
             }
             for p in &sink.problems {
                 println!("    problem: {p:?}");
+            }
+            for r in &sink.records {
+                for hit in matcher.match_record(&r.observables) {
+                    if let Some(i) = matcher.indicator_ref(&hit, &r.observables) {
+                        println!(
+                            "    hit {} `{}` ({}) by {} `{}`",
+                            i.bucket, i.value, i.match_rule, i.observable_kind, i.observable_value
+                        );
+                    }
+                }
             }
         }
         println!(

@@ -565,3 +565,39 @@ fn a_sysdiagnose_without_a_name_assumes_utc_and_says_so() {
     let empty = scratch("not-sysdiagnose");
     assert!(Ios::open_sysdiagnose(&empty, EvidenceLog::new(), Limits::default()).is_err());
 }
+
+#[cfg(unix)]
+#[test]
+fn links_out_of_a_sysdiagnose_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = small("links");
+    let root = find_sysdiagnose_root(&dir).unwrap();
+    let outside = dir.join("outside");
+    write(
+        &outside,
+        "ps.txt",
+        b"USER UID PRSNA PID PPID F %CPU %MEM PRI NI VSZ RSS WCHAN TT STAT STARTED TIME COMMAND\nroot 0 99 7 1 4004004 0.0 0.0 0 0 0 0 - ?? ? 1:00PM 0:00.00 /private/var/tmp/x\n",
+    );
+    write(
+        &outside,
+        "r.ips",
+        b"{\"app_name\":\"x\",\"bug_type\":\"309\"}\n{\"procPath\":\"/private/var/tmp/x\"}\n",
+    );
+    symlink(outside.join("ps.txt"), root.join("ps.txt")).unwrap();
+    symlink(outside.join("r.ips"), root.join("crashes_and_spins/r.ips")).unwrap();
+    symlink(&outside, root.join("logs")).unwrap();
+    symlink("loop", root.join("crashes_and_spins/loop")).unwrap();
+    let before = tree_hash(&dir);
+    let log = EvidenceLog::new();
+    let ios =
+        std::sync::Arc::new(Ios::open_sysdiagnose(&dir, log.clone(), Limits::default()).unwrap());
+    let results = run_all(sysdiagnose_modules(&ios));
+    for (slug, (outcome, sink)) in &results {
+        assert!(outcome.is_ok(), "{slug}: {outcome:?}");
+        if *slug != "sysdiagnose_info" {
+            assert!(sink.records.is_empty(), "{slug} read a file outside");
+        }
+    }
+    assert!(log.files().is_empty(), "{:?}", log.files());
+    assert_eq!(before, tree_hash(&dir));
+}

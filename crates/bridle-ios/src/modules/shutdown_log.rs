@@ -62,6 +62,9 @@ const LOCATIONS: Locations = Locations {
 /// Most client lines kept over all files (the output is sorted by date, so they are held).
 /// A real log has a few thousand.
 pub const MAX_CLIENTS: usize = 1_000_000;
+/// Most shutdowns kept per file (a real log has a few hundred; the rest of a hostile one is
+/// skipped and counted).
+pub const MAX_SHUTDOWNS: usize = 1_000_000;
 /// Delay blocks before one shutdown from which the delay heuristic fires (iShutdown's
 /// threshold).
 pub const DELAY_BLOCKS_THRESHOLD: u64 = 3;
@@ -119,6 +122,8 @@ pub struct ShutdownLogParse {
     pub overlong_lines: u64,
     /// Client lines over [`MAX_CLIENTS`], skipped.
     pub clients_skipped: u64,
+    /// `SIGTERM` lines over [`MAX_SHUTDOWNS`], skipped (with the clients before them).
+    pub shutdowns_skipped: u64,
     /// Whether reading stopped at the byte cap.
     pub stopped_at_cap: bool,
 }
@@ -213,6 +218,13 @@ pub fn parse_shutdown_log(
             }
             times_delayed += 1;
         } else if text.starts_with("SIGTERM: ") {
+            if out.shutdowns.len() >= MAX_SHUTDOWNS {
+                out.shutdowns_skipped += 1;
+                out.clients.truncate(pending_from);
+                delay = 0.0;
+                times_delayed = 0;
+                continue;
+            }
             let index = out.shutdowns.len();
             out.shutdowns.push(Shutdown {
                 line: line.number,
@@ -261,9 +273,7 @@ pub fn without_uuid(client: &str) -> &str {
     }
 }
 
-fn iso(t: Option<Timestamp>) -> String {
-    t.map(Timestamp::to_mvt).unwrap_or_default()
-}
+use super::iso;
 
 /// A client with the file it was read from.
 struct Found {
@@ -416,6 +426,12 @@ fn read_one(
         notes.push(format!(
             "{} client lines past the first {MAX_CLIENTS} were skipped",
             parsed.clients_skipped
+        ));
+    }
+    if parsed.shutdowns_skipped > 0 {
+        notes.push(format!(
+            "{} shutdowns past the first {MAX_SHUTDOWNS} were skipped",
+            parsed.shutdowns_skipped
         ));
     }
     if parsed.stopped_at_cap {
