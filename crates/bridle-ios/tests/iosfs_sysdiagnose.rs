@@ -252,6 +252,11 @@ fn device_identity_and_time_zone_come_from_the_name_and_remotectl() {
             .iter()
             .all(|r| r.data["threads"].as_u64().unwrap() >= 1)
     );
+    assert!(
+        ps.records
+            .iter()
+            .all(|r| s(r, "utc_offset") == name.utc_offset)
+    );
     assert_eq!(
         ps.records.len() as u64,
         t["stats"]["ps"]["processes"].as_u64().unwrap()

@@ -275,6 +275,10 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         ));
     }
     let taken = ios.sysdiagnose_name().and_then(|n| n.created);
+    // STARTED is the device's local time: say which offset it is in.
+    let offset = ios
+        .sysdiagnose_name()
+        .map_or("unknown", |n| n.utc_offset.as_str());
     let mut tally = Tally::default();
     let main = ps
         .first()
@@ -295,7 +299,7 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
             let key = (row.pid(), row.command.as_str());
             seen.insert(key);
             let threads = thread_counts.get(&key).copied();
-            sink.record(record(row, file, "ps.txt", threads, taken));
+            sink.record(record(row, file, "ps.txt", threads, taken, offset));
         }
     }
     if let Some((file, listing)) = &thread {
@@ -309,6 +313,7 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                 "ps_thread.txt",
                 Some(row.extra_threads + 1),
                 taken,
+                offset,
             ));
         }
     }
@@ -321,6 +326,7 @@ fn record(
     table: &'static str,
     threads: Option<u64>,
     taken: Option<Timestamp>,
+    utc_offset: &str,
 ) -> Record {
     let exe = executable(&row.command);
     let mut r = Record::new(Source::row(file, table, row.line));
@@ -337,6 +343,7 @@ fn record(
     r.set("command", row.command.as_str())
         .set("executable", exe)
         .set("threads", threads.map_or(Json::Null, Json::from))
+        .set("utc_offset", utc_offset)
         .set("source_file", table);
     let pid = row.get("PID").unwrap_or_default();
     let user = row.get("USER").unwrap_or_default();
