@@ -50,7 +50,8 @@ pub struct IocArgs {
 /// `bridle check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The acquisition: an iOS backup folder (or the folder holding exactly one backup).
+    /// The acquisition: an iOS backup folder (or the folder holding exactly one backup), an
+    /// iOS filesystem dump folder, or an unpacked sysdiagnose folder.
     #[arg(required_unless_present = "list_modules")]
     pub path: Option<PathBuf>,
     /// Indicators.
@@ -66,6 +67,10 @@ pub struct CheckArgs {
     /// List the modules for the acquisition kind and exit.
     #[arg(long)]
     pub list_modules: bool,
+    /// Filesystem dumps: skip the slowest checks, as MVT's --fast (path components as process
+    /// names, the search for process binaries missing from the dump).
+    #[arg(long)]
+    pub fast: bool,
     /// Worker threads (default: the number of CPUs).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,

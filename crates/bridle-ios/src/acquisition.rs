@@ -1,9 +1,11 @@
+use crate::sysdiagnose::SysdiagnoseName;
+use crate::tree::FileNameIndex;
 use bridle_evidence::sqlite::{self, Database, DbFiles, RowsRead};
 use bridle_evidence::{EvidenceError, EvidenceLog, Limits, Root, plist_json};
 use bridle_model::EvidenceFile;
 use sha1::{Digest, Sha1};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What kind of iOS acquisition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +14,8 @@ pub enum IosKind {
     Backup,
     /// A full filesystem dump: the device's tree, rooted where `private/var` is.
     FileSystem,
+    /// An unpacked sysdiagnose archive: the folder `sysdiagnose_<date>_<zone>_<device>_<build>`.
+    Sysdiagnose,
 }
 
 /// Why an acquisition could not be opened at all.
@@ -21,6 +25,14 @@ pub enum OpenError {
     /// Not a filesystem dump (no `private/var` at the root or one folder down).
     #[error("{path}: does not look like an iOS filesystem dump (no private/var folder)")]
     NotADump {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Not a sysdiagnose folder (and no single sub-folder is one).
+    #[error(
+        "{path}: does not look like an unpacked sysdiagnose (no sysdiagnose.log, ps.txt, remotectl_dumpstate.txt, system_logs.logarchive or crashes_and_spins)"
+    )]
+    NotASysdiagnose {
         /// The folder.
         path: PathBuf,
     },
@@ -183,6 +195,11 @@ pub struct Ios {
     log: EvidenceLog,
     limits: Limits,
     manifest: Result<PathBuf, String>,
+    fast: bool,
+    /// Built on first use by whichever module asks first, then shared (DataUsage and
+    /// netusage both search for process binaries).
+    file_names: OnceLock<FileNameIndex>,
+    sysdiagnose: Option<SysdiagnoseName>,
 }
 
 impl Ios {
@@ -212,6 +229,9 @@ impl Ios {
             log,
             limits,
             manifest,
+            fast: false,
+            file_names: OnceLock::new(),
+            sysdiagnose: None,
         })
     }
 
@@ -227,7 +247,72 @@ impl Ios {
             log,
             limits,
             manifest: Err("a filesystem dump has no Manifest.db".into()),
+            fast: false,
+            file_names: OnceLock::new(),
+            sysdiagnose: None,
         })
+    }
+
+    /// Opens an unpacked sysdiagnose folder (or the folder holding exactly one). The device's
+    /// UTC offset and build come from the folder's name, or from the archive name
+    /// `sysdiagnose.log` records; [`Ios::with_sysdiagnose_name`] overrides them (for a
+    /// renamed folder, or an archive presented as a tree).
+    pub fn open_sysdiagnose(
+        path: &Path,
+        log: EvidenceLog,
+        limits: Limits,
+    ) -> Result<Ios, OpenError> {
+        let dir = crate::sysdiagnose::find_sysdiagnose_root(path).ok_or_else(|| {
+            OpenError::NotASysdiagnose {
+                path: path.to_path_buf(),
+            }
+        })?;
+        let root = Root::new(&dir)?;
+        let sysdiagnose = crate::sysdiagnose::name_of(&dir);
+        Ok(Ios {
+            kind: IosKind::Sysdiagnose,
+            root,
+            log,
+            limits,
+            manifest: Err("a sysdiagnose has no Manifest.db".into()),
+            fast: false,
+            file_names: OnceLock::new(),
+            sysdiagnose,
+        })
+    }
+
+    /// The same view in MVT's `--fast` mode: the filesystem module skips its process-name
+    /// check of path components and DataUsage/netusage skip the search for process binaries.
+    #[must_use]
+    pub fn with_fast(mut self, fast: bool) -> Self {
+        self.fast = fast;
+        self
+    }
+
+    /// Whether `--fast` was asked.
+    pub fn fast(&self) -> bool {
+        self.fast
+    }
+
+    /// The same view with the sysdiagnose's name given (the archive's file name when the
+    /// archive is read as a tree, or a folder renamed by someone).
+    #[must_use]
+    pub fn with_sysdiagnose_name(mut self, name: SysdiagnoseName) -> Self {
+        self.sysdiagnose = Some(name);
+        self
+    }
+
+    /// What the sysdiagnose's name says (UTC offset, creation time, build), when known.
+    pub fn sysdiagnose_name(&self) -> Option<&SysdiagnoseName> {
+        self.sysdiagnose.as_ref()
+    }
+
+    /// The index of file names of a filesystem dump, built by one walk on first use and
+    /// shared afterwards; `None` for other acquisitions (a backup or a sysdiagnose does not
+    /// hold the device's binaries, so "binary not found" means nothing there).
+    pub fn file_names(&self) -> Option<&FileNameIndex> {
+        (self.kind == IosKind::FileSystem)
+            .then(|| self.file_names.get_or_init(|| FileNameIndex::build(self)))
     }
 
     fn check_manifest(dir: &Path, log: &EvidenceLog) -> Result<PathBuf, String> {
@@ -344,21 +429,12 @@ impl Ios {
     /// first, then Manifest patterns, each pattern's matches in rowid order). Duplicates are
     /// dropped.
     pub fn locate(&self, locations: &Locations) -> Result<Vec<Located>, EvidenceError> {
-        if self.kind == IosKind::FileSystem {
-            let mut out: Vec<Located> = Vec::new();
-            for pattern in locations.fs {
-                for rel in self.glob(pattern)? {
-                    if out.iter().any(|l| l.stored == rel) {
-                        continue;
-                    }
-                    if let Some(path) = self.root.resolve(&rel)?
-                        && path.is_file()
-                    {
-                        out.push(self.located_fs(path, &rel));
-                    }
-                }
-            }
-            return Ok(out);
+        match self.kind {
+            IosKind::FileSystem => return self.find(locations.fs),
+            // A sysdiagnose holds none of the device's databases; its modules name their own
+            // paths and call `find`.
+            IosKind::Sysdiagnose => return Ok(Vec::new()),
+            IosKind::Backup => {}
         }
         let mut out: Vec<Located> = Vec::new();
         for (domain, rel) in locations.backup {
@@ -390,12 +466,56 @@ impl Ios {
         Ok(out)
     }
 
-    /// A file of a filesystem dump at a path relative to the root.
+    /// Every file matching glob patterns relative to the root of a folder acquisition (a
+    /// dump or a sysdiagnose), in pattern order, each pattern's matches in name order,
+    /// without duplicates. Folders are not returned.
+    pub fn find(&self, patterns: &[&str]) -> Result<Vec<Located>, EvidenceError> {
+        let mut out: Vec<Located> = Vec::new();
+        for pattern in patterns {
+            for rel in self.glob(pattern)? {
+                if out.iter().any(|l| l.stored == rel) {
+                    continue;
+                }
+                match self.root.resolve(&rel) {
+                    Ok(Some(path)) if path.is_file() => out.push(self.located_fs(path, &rel)),
+                    // A link leaving the acquisition is not followed, not an error.
+                    Ok(_) | Err(EvidenceError::Escapes { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A file of a folder acquisition at a path relative to the root. Its logical path is
+    /// the device path (`/private/var/...`) in a dump, and `<sysdiagnose folder>/<path>` in
+    /// a sysdiagnose (as the archive names it).
     pub fn located_fs(&self, path: PathBuf, rel: &str) -> Located {
+        let logical = match self.kind {
+            IosKind::Sysdiagnose => {
+                let top = self
+                    .sysdiagnose
+                    .as_ref()
+                    .map(|n| n.name.clone())
+                    .or_else(|| {
+                        self.root
+                            .path()
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                    })
+                    .unwrap_or_default();
+                if top.is_empty() {
+                    rel.to_owned()
+                } else {
+                    format!("{top}/{rel}")
+                }
+            }
+            _ => format!("/{rel}"),
+        };
         Located {
             path,
             stored: rel.to_owned(),
-            logical: format!("/{rel}"),
+            logical,
             domain: None,
             relative_path: None,
             file_id: None,
@@ -494,7 +614,7 @@ impl Ios {
             wal: None,
             journal: None,
         };
-        if self.kind == IosKind::FileSystem {
+        if self.kind != IosKind::Backup {
             let beside = DbFiles::beside(&located.path);
             for side in [&beside.wal, &beside.journal].into_iter().flatten() {
                 let name = side

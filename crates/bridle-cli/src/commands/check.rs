@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 /// The kinds of acquisition `check` recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Android kinds join these (issue 4); until then every name starts with Ios.
+#[allow(clippy::enum_variant_names)]
 enum Kind {
     IosBackup,
     IosFs,
+    IosSysdiagnose,
 }
 
 impl Kind {
@@ -22,6 +25,7 @@ impl Kind {
         match self {
             Kind::IosBackup => "ios_backup",
             Kind::IosFs => "ios_fs",
+            Kind::IosSysdiagnose => "ios_sysdiagnose",
         }
     }
 
@@ -29,6 +33,7 @@ impl Kind {
         match self {
             Kind::IosBackup => bridle_ios::modules::backup_module_infos(),
             Kind::IosFs => bridle_ios::modules::fs_module_infos(),
+            Kind::IosSysdiagnose => bridle_ios::modules::sysdiagnose_module_infos(),
         }
     }
 }
@@ -43,10 +48,14 @@ fn detect(path: &Path) -> Result<Kind> {
     if path.is_dir() && bridle_ios::find_dump_root(path).is_some() {
         return Ok(Kind::IosFs);
     }
+    if path.is_dir() && bridle_ios::find_sysdiagnose_root(path).is_some() {
+        return Ok(Kind::IosSysdiagnose);
+    }
     bail!(
         "{}: not a recognised acquisition. bridle check reads iOS backups (a folder with \
-         Info.plist and Manifest.db, or the folder holding exactly one) and iOS filesystem \
-         dumps (a folder holding private/var); other kinds are not supported yet",
+         Info.plist and Manifest.db, or the folder holding exactly one), iOS filesystem \
+         dumps (a folder holding private/var) and unpacked sysdiagnose folders; other kinds \
+         are not supported yet",
         path.display()
     )
 }
@@ -60,7 +69,7 @@ fn print_modules(infos: &[ModuleInfo]) {
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let Some(path) = args.path.as_deref() else {
         // --list-modules without a path: every module of every kind.
-        for kind in [Kind::IosBackup, Kind::IosFs] {
+        for kind in [Kind::IosBackup, Kind::IosFs, Kind::IosSysdiagnose] {
             println!("{}:", kind.as_str());
             print_modules(&kind.module_infos());
         }
@@ -116,8 +125,12 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
             bridle_ios::modules::backup_modules(&ios)
         }
         Kind::IosFs => {
-            let ios = Arc::new(Ios::open_fs(path, log.clone(), Limits::default())?);
-            bridle_ios::modules::fs_modules(&ios)
+            let ios = Ios::open_fs(path, log.clone(), Limits::default())?.with_fast(args.fast);
+            bridle_ios::modules::fs_modules(&Arc::new(ios))
+        }
+        Kind::IosSysdiagnose => {
+            let ios = Ios::open_sysdiagnose(path, log.clone(), Limits::default())?;
+            bridle_ios::modules::sysdiagnose_modules(&Arc::new(ios))
         }
     };
     let modules = select(modules, &args.modules)?;
