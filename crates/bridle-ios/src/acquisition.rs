@@ -185,6 +185,9 @@ pub enum ManifestFilter<'a> {
     RelativePathLike(&'a str),
     /// One domain.
     Domain(&'a str),
+    /// Files (flags 1) in one domain whose relative path matches a pattern (`*` = any
+    /// characters).
+    FilesIn(&'a str, &'a str),
 }
 
 /// A read-only view of an iOS acquisition, shared by all modules of a run.
@@ -388,6 +391,19 @@ impl Ios {
         } else {
             "fileID, domain, relativePath, flags, NULL, rowid"
         };
+        if let ManifestFilter::FilesIn(domain, pattern) = filter {
+            let sql = format!(
+                "SELECT {cols} FROM Files WHERE domain = ?1 AND relativePath LIKE ?2 ESCAPE '\\' \
+                 AND flags = 1 ORDER BY rowid"
+            );
+            let read = sqlite::for_each_row(
+                db.conn(),
+                &sql,
+                [domain.to_owned(), like_pattern(pattern)],
+                |r| f(manifest_row(r)),
+            );
+            return Ok(read);
+        }
         let (clause, arg) = match filter {
             ManifestFilter::All => ("", None),
             ManifestFilter::RelativePath(p) => (" WHERE relativePath = ?1", Some(p.to_owned())),
@@ -396,18 +412,10 @@ impl Ios {
                 Some(like_pattern(p)),
             ),
             ManifestFilter::Domain(d) => (" WHERE domain = ?1", Some(d.to_owned())),
+            ManifestFilter::FilesIn(..) => ("", None),
         };
         let sql = format!("SELECT {cols} FROM Files{clause} ORDER BY rowid");
-        let mut on_row = |r: &rusqlite::Row<'_>| {
-            f(ManifestRow {
-                file_id: crate::rows::text(r, 0).unwrap_or_default(),
-                domain: crate::rows::text(r, 1).unwrap_or_default(),
-                relative_path: crate::rows::text(r, 2).unwrap_or_default(),
-                flags: r.get::<_, Option<i64>>(3).ok().flatten(),
-                file: r.get::<_, Option<Vec<u8>>>(4).ok().flatten(),
-                rowid: r.get::<_, i64>(5).unwrap_or_default(),
-            });
-        };
+        let mut on_row = |r: &rusqlite::Row<'_>| f(manifest_row(r));
         Ok(match arg {
             Some(a) => sqlite::for_each_row(db.conn(), &sql, [a], &mut on_row),
             None => sqlite::for_each_row(db.conn(), &sql, [], &mut on_row),
@@ -585,7 +593,7 @@ impl Ios {
         }
     }
 
-    fn located(&self, path: PathBuf, id: &str, domain: &str, rel: &str) -> Located {
+    pub(crate) fn located(&self, path: PathBuf, id: &str, domain: &str, rel: &str) -> Located {
         Located {
             path,
             stored: format!("{}/{id}", id.get(..2).unwrap_or_default()),
@@ -677,6 +685,17 @@ impl Ios {
             relative_path: None,
             file_id: None,
         }))
+    }
+}
+
+fn manifest_row(r: &rusqlite::Row<'_>) -> ManifestRow {
+    ManifestRow {
+        file_id: crate::rows::text(r, 0).unwrap_or_default(),
+        domain: crate::rows::text(r, 1).unwrap_or_default(),
+        relative_path: crate::rows::text(r, 2).unwrap_or_default(),
+        flags: r.get::<_, Option<i64>>(3).ok().flatten(),
+        file: r.get::<_, Option<Vec<u8>>>(4).ok().flatten(),
+        rowid: r.get::<_, i64>(5).unwrap_or_default(),
     }
 }
 

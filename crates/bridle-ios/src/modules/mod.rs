@@ -72,6 +72,7 @@ pub mod contacts;
 mod coredata;
 pub mod crash_reports;
 pub mod datausage;
+pub mod exploit_files;
 pub mod filesystem;
 pub mod firefox_favicon;
 pub mod firefox_history;
@@ -156,6 +157,7 @@ module_list!(
         applications::Applications,
         calendar::Calendar,
         global_preferences::GlobalPreferences,
+        exploit_files::ExploitFiles,
     ]
 );
 
@@ -201,6 +203,7 @@ module_list!(
         applications::Applications,
         calendar::Calendar,
         global_preferences::GlobalPreferences,
+        exploit_files::ExploitFiles,
     ]
 );
 
