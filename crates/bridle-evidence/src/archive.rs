@@ -724,6 +724,12 @@ impl Tree {
     }
 }
 
+/// Python `fnmatch` matching of one name (see [`Tree::glob`]), for callers that filter
+/// names themselves (a base name, a member of a nested listing).
+pub fn fnmatch(pattern: &str, name: &str) -> bool {
+    glob_match(pattern, name, GlobMode::Fnmatch)
+}
+
 /// Resolves a symbolic link's target against the link's folder, lexically, refusing a target
 /// that is absolute or climbs above the tree's root.
 fn join_link(link: &str, target: &str) -> Option<String> {
