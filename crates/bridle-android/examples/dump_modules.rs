@@ -3,13 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bridle_android::{AndroidKind, AndroidQf, Backup, Bugreport, IntrusionLogs, OpenOptions, detect, modules};
+use bridle_android::{
+    AndroidKind, AndroidQf, Backup, Bugreport, IntrusionLogs, OpenOptions, detect, modules,
+};
 use bridle_evidence::EvidenceLog;
 use bridle_model::VecSink;
 use std::sync::Arc;
 
 fn main() {
-    let path = std::path::PathBuf::from(std::env::args().nth(1).expect("usage: dump_modules PATH [AGE_IDENTITY]"));
+    let path = std::path::PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .expect("usage: dump_modules PATH [AGE_IDENTITY]"),
+    );
     let log = EvidenceLog::new();
     let opts = OpenOptions {
         age_identity: std::env::args().nth(2).map(Into::into),
@@ -18,15 +24,15 @@ fn main() {
     let kind = detect(&path);
     println!("kind: {kind:?}");
     let mods = match kind {
-        Some(AndroidKind::AndroidQf | AndroidKind::AndroidQfAge) => {
-            modules::androidqf_modules(&Arc::new(AndroidQf::open(&path, log.clone(), &opts).unwrap()))
-        }
-        Some(AndroidKind::Bugreport) => {
-            modules::bugreport_modules(&Arc::new(Bugreport::open(&path, log.clone(), opts.limits).unwrap()))
-        }
-        Some(AndroidKind::Backup | AndroidKind::BackupFolder) => {
-            modules::backup_modules(&Arc::new(Backup::open(&path, log.clone(), None, opts.limits).unwrap()))
-        }
+        Some(AndroidKind::AndroidQf | AndroidKind::AndroidQfAge) => modules::androidqf_modules(
+            &Arc::new(AndroidQf::open(&path, log.clone(), &opts).unwrap()),
+        ),
+        Some(AndroidKind::Bugreport) => modules::bugreport_modules(&Arc::new(
+            Bugreport::open(&path, log.clone(), opts.limits).unwrap(),
+        )),
+        Some(AndroidKind::Backup | AndroidKind::BackupFolder) => modules::backup_modules(
+            &Arc::new(Backup::open(&path, log.clone(), None, opts.limits).unwrap()),
+        ),
         Some(AndroidKind::IntrusionLogs) => modules::intrusion_log_modules(&Arc::new(
             IntrusionLogs::open(&path, log.clone(), Default::default(), opts.limits).unwrap(),
         )),

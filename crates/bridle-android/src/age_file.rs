@@ -18,7 +18,11 @@ pub fn is_age(head: &[u8]) -> bool {
 /// Decrypts `path` with the identities in `identity_file` into a temporary file of at most
 /// `max` bytes.
 #[cfg(feature = "age")]
-pub fn decrypt_to_temp(path: &Path, identity_file: &Path, max: u64) -> Result<tempfile::TempPath, OpenError> {
+pub fn decrypt_to_temp(
+    path: &Path,
+    identity_file: &Path,
+    max: u64,
+) -> Result<tempfile::TempPath, OpenError> {
     let fail = |reason: String| OpenError::Age {
         path: path.to_path_buf(),
         reason,
@@ -28,7 +32,10 @@ pub fn decrypt_to_temp(path: &Path, identity_file: &Path, max: u64) -> Result<te
         .into_identities()
         .map_err(|e| fail(format!("identity file {}: {e}", identity_file.display())))?;
     if identities.is_empty() {
-        return Err(fail(format!("identity file {} holds no identity", identity_file.display())));
+        return Err(fail(format!(
+            "identity file {} holds no identity",
+            identity_file.display()
+        )));
     }
     let file = std::fs::File::open(path).map_err(|e| OpenError::Io {
         path: path.to_path_buf(),
@@ -45,8 +52,11 @@ pub fn decrypt_to_temp(path: &Path, identity_file: &Path, max: u64) -> Result<te
             path: std::env::temp_dir(),
             source: e,
         })?;
-    let copied = std::io::copy(&mut (&mut reader).take(max.saturating_add(1)), temp.as_file_mut())
-        .map_err(|e| fail(format!("the encrypted data is damaged: {e}")))?;
+    let copied = std::io::copy(
+        &mut (&mut reader).take(max.saturating_add(1)),
+        temp.as_file_mut(),
+    )
+    .map_err(|e| fail(format!("the encrypted data is damaged: {e}")))?;
     if copied > max {
         return Err(fail(format!("decrypts to more than {max} bytes")));
     }
@@ -55,7 +65,11 @@ pub fn decrypt_to_temp(path: &Path, identity_file: &Path, max: u64) -> Result<te
 
 /// Without the `age` feature, encrypted acquisitions cannot be opened.
 #[cfg(not(feature = "age"))]
-pub fn decrypt_to_temp(path: &Path, _identity_file: &Path, _max: u64) -> Result<tempfile::TempPath, OpenError> {
+pub fn decrypt_to_temp(
+    path: &Path,
+    _identity_file: &Path,
+    _max: u64,
+) -> Result<tempfile::TempPath, OpenError> {
     Err(OpenError::Age {
         path: path.to_path_buf(),
         reason: "this build of bridle has no age support (feature `age`)".into(),

@@ -38,7 +38,10 @@ impl std::fmt::Debug for OpenOptions {
         f.debug_struct("OpenOptions")
             .field("limits", &self.limits)
             .field("age_identity", &self.age_identity)
-            .field("backup_password", &self.backup_password.as_ref().map(|_| "<secret>"))
+            .field(
+                "backup_password",
+                &self.backup_password.as_ref().map(|_| "<secret>"),
+            )
             .finish()
     }
 }
@@ -76,7 +79,11 @@ fn unreadable(what: &str, reason: String) -> ModuleError {
 
 impl AndroidQf {
     /// Opens an AndroidQF folder, zip, or age-encrypted zip.
-    pub fn open(path: &Path, log: EvidenceLog, options: &OpenOptions) -> Result<AndroidQf, OpenError> {
+    pub fn open(
+        path: &Path,
+        log: EvidenceLog,
+        options: &OpenOptions,
+    ) -> Result<AndroidQf, OpenError> {
         let io = |e: std::io::Error| OpenError::Io {
             path: path.to_path_buf(),
             source: e,
@@ -85,20 +92,27 @@ impl AndroidQf {
         let tree = if meta.is_dir() {
             Tree::open_with(path, options.limits)?
         } else {
-            let name = path
-                .file_name()
-                .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
             log.register(path, &name, &name)
                 .map_err(|e| io(std::io::Error::other(e.to_string())))?;
             let mut head = [0u8; 64];
-            let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).map_err(io)?;
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut head))
+                .map_err(io)?;
             if crate::age_file::is_age(head.get(..n).unwrap_or_default()) {
                 let Some(identity) = &options.age_identity else {
                     return Err(OpenError::AgeIdentityNeeded {
                         path: path.to_path_buf(),
                     });
                 };
-                let temp = crate::age_file::decrypt_to_temp(path, identity, options.limits.max_total_size)?;
+                let temp = crate::age_file::decrypt_to_temp(
+                    path,
+                    identity,
+                    options.limits.max_total_size,
+                )?;
                 Tree::from_temp(format!("{name} (decrypted)"), temp, options.limits)?
             } else {
                 Tree::open_with(path, options.limits)?
@@ -163,7 +177,11 @@ impl AndroidQf {
                 let Some(name) = self.ending_with("bugreport.zip") else {
                     return Ok(None);
                 };
-                let tree = self.files.tree().open_nested(&name).map_err(|e| e.to_string())?;
+                let tree = self
+                    .files
+                    .tree()
+                    .open_nested(&name)
+                    .map_err(|e| e.to_string())?;
                 let files = Arc::new(Files::new(
                     tree,
                     self.files.log().clone(),
@@ -183,9 +201,13 @@ impl AndroidQf {
     pub fn backup(&self) -> Result<Option<Arc<Backup>>, ModuleError> {
         self.backup
             .get_or_init(|| {
-                Ok(self
-                    .ending_with("backup.ab")
-                    .map(|name| Arc::new(Backup::from_member(Arc::clone(&self.files), &name, self.password.clone()))))
+                Ok(self.ending_with("backup.ab").map(|name| {
+                    Arc::new(Backup::from_member(
+                        Arc::clone(&self.files),
+                        &name,
+                        self.password.clone(),
+                    ))
+                }))
             })
             .clone()
             .map_err(|r| unreadable("backup.ab", r))
@@ -222,7 +244,8 @@ impl AndroidQf {
                     .into_iter()
                     .map(|e| e.name.clone())
                     .collect();
-                let logs = IntrusionLogs::from_members(Arc::clone(&self.files), members, self.tz.clone());
+                let logs =
+                    IntrusionLogs::from_members(Arc::clone(&self.files), members, self.tz.clone());
                 Ok((!logs.is_empty()).then(|| Arc::new(logs)))
             })
             .clone()

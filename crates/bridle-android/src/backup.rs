@@ -70,7 +70,9 @@ pub struct AbHeader {
 
 fn header_line<R: BufRead>(r: &mut R, field: &'static str) -> Result<String, AbError> {
     let mut line = Vec::new();
-    r.by_ref().take(MAX_HEADER_LINE).read_until(b'\n', &mut line)?;
+    r.by_ref()
+        .take(MAX_HEADER_LINE)
+        .read_until(b'\n', &mut line)?;
     if line.pop() != Some(b'\n') {
         return Err(AbError::TruncatedHeader(field));
     }
@@ -82,18 +84,22 @@ pub fn read_header<R: BufRead>(r: &mut R) -> Result<AbHeader, AbError> {
     let mut magic = [0u8; 15];
     let mut got = 0;
     while got < magic.len() {
-        let Some(slot) = magic.get_mut(got..) else { break };
+        let Some(slot) = magic.get_mut(got..) else {
+            break;
+        };
         match r.read(slot)? {
             0 => break,
             n => got += n,
         }
     }
     if magic.get(..got) != AB_MAGIC.get(..got) || got < AB_MAGIC.len() {
-        return Err(if got < AB_MAGIC.len() && magic.get(..got) == AB_MAGIC.get(..got) {
-            AbError::TruncatedHeader("ANDROID BACKUP")
-        } else {
-            AbError::NotABackup
-        });
+        return Err(
+            if got < AB_MAGIC.len() && magic.get(..got) == AB_MAGIC.get(..got) {
+                AbError::TruncatedHeader("ANDROID BACKUP")
+            } else {
+                AbError::NotABackup
+            },
+        );
     }
     let version = header_line(r, "version")?;
     let version: u32 = version
@@ -103,7 +109,11 @@ pub fn read_header<R: BufRead>(r: &mut R) -> Result<AbHeader, AbError> {
     let compressed = match header_line(r, "compressed")?.trim() {
         "0" => false,
         "1" => true,
-        other => return Err(AbError::BadHeader(format!("compressed flag `{other}` is not 0 or 1"))),
+        other => {
+            return Err(AbError::BadHeader(format!(
+                "compressed flag `{other}` is not 0 or 1"
+            )));
+        }
     };
     let encryption = header_line(r, "encryption")?.trim().to_owned();
     Ok(AbHeader {
@@ -139,10 +149,12 @@ pub fn open_ab<'a, R: Read + 'a>(
     }
     let body: Box<dyn Read + 'a> = if header.compressed {
         let mut inflater = Inflater::new(r);
-        inflater.check_header().map_err(|detail| AbError::HeaderLies {
-            said: "zlib-compressed",
-            detail,
-        })?;
+        inflater
+            .check_header()
+            .map_err(|detail| AbError::HeaderLies {
+                said: "zlib-compressed",
+                detail,
+            })?;
         Box::new(inflater)
     } else {
         let head = r.fill_buf()?;
@@ -159,7 +171,9 @@ pub fn open_ab<'a, R: Read + 'a>(
 
 fn is_zlib_header(a: Option<u8>, b: Option<u8>) -> bool {
     match (a, b) {
-        (Some(cmf), Some(flg)) => cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(cmf) * 256 + u16::from(flg)) % 31 == 0,
+        (Some(cmf), Some(flg)) => {
+            cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(cmf) * 256 + u16::from(flg)) % 31 == 0
+        }
         _ => false,
     }
 }
@@ -186,7 +200,10 @@ impl<R: BufRead> Inflater<R> {
             return Err("the data ends before the zlib header".into());
         }
         if !is_zlib_header(head.first().copied(), head.get(1).copied()) {
-            return Err(format!("no zlib header (first bytes {:02x?})", head.get(..head.len().min(4)).unwrap_or_default()));
+            return Err(format!(
+                "no zlib header (first bytes {:02x?})",
+                head.get(..head.len().min(4)).unwrap_or_default()
+            ));
         }
         Ok(())
     }
@@ -203,8 +220,21 @@ impl<R: BufRead> Read for Inflater<R> {
             let (before_in, before_out) = (self.z.total_in(), self.z.total_out());
             let status = self
                 .z
-                .decompress(input, buf, if eof { FlushDecompress::Finish } else { FlushDecompress::None })
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("corrupt zlib data: {e}")))?;
+                .decompress(
+                    input,
+                    buf,
+                    if eof {
+                        FlushDecompress::Finish
+                    } else {
+                        FlushDecompress::None
+                    },
+                )
+                .map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("corrupt zlib data: {e}"),
+                    )
+                })?;
             let consumed = usize::try_from(self.z.total_in() - before_in).unwrap_or(0);
             let produced = usize::try_from(self.z.total_out() - before_out).unwrap_or(0);
             self.inner.consume(consumed);
@@ -222,7 +252,10 @@ impl<R: BufRead> Read for Inflater<R> {
                 ));
             }
             if consumed == 0 && status == Status::BufError {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "zlib stream makes no progress"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "zlib stream makes no progress",
+                ));
             }
         }
     }
@@ -247,10 +280,7 @@ pub fn inflate_bounded(data: &[u8], max: u64) -> Result<Vec<u8>, String> {
 #[derive(Debug)]
 enum Source {
     /// An `.ab` file on disk.
-    AbFile {
-        path: PathBuf,
-        name: String,
-    },
+    AbFile { path: PathBuf, name: String },
     /// An `.ab` member of an acquisition (AndroidQF's `backup.ab`).
     AbMember { files: Arc<Files>, name: String },
     /// An unpacked backup folder (holding `apps/`).
@@ -290,9 +320,16 @@ impl Backup {
             source: e,
         })?;
         let source = if meta.is_dir() {
-            Source::Folder(Arc::new(Files::new(Tree::open_with(path, limits)?, log.clone(), "")))
+            Source::Folder(Arc::new(Files::new(
+                Tree::open_with(path, limits)?,
+                log.clone(),
+                "",
+            )))
         } else {
-            let name = path.file_name().map_or_else(|| "backup.ab".to_owned(), |n| n.to_string_lossy().into_owned());
+            let name = path.file_name().map_or_else(
+                || "backup.ab".to_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            );
             Source::AbFile {
                 path: path.to_path_buf(),
                 name,
@@ -307,7 +344,11 @@ impl Backup {
     }
 
     /// The `backup.ab` member of another acquisition.
-    pub fn from_member(files: Arc<Files>, name: &str, password: Option<Zeroizing<String>>) -> Backup {
+    pub fn from_member(
+        files: Arc<Files>,
+        name: &str,
+        password: Option<Zeroizing<String>>,
+    ) -> Backup {
         let log = files.log().clone();
         let max_member = files.tree().limits().max_in_memory;
         Backup {
@@ -343,8 +384,14 @@ impl Backup {
     /// Cites the `.ab` itself (hashing it) when the backup is one.
     fn cite_ab(&self) -> Result<Option<Arc<EvidenceFile>>, String> {
         match &self.source {
-            Source::AbFile { path, name } => self.log.register(path, name, name).map(Some).map_err(|e| e.to_string()),
-            Source::AbMember { files, name } => files.register(name).map(Some).map_err(|e| e.to_string()),
+            Source::AbFile { path, name } => self
+                .log
+                .register(path, name, name)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Source::AbMember { files, name } => {
+                files.register(name).map(Some).map_err(|e| e.to_string())
+            }
             Source::Folder(_) => Ok(None),
         }
     }
@@ -388,7 +435,11 @@ impl Backup {
                             },
                             problems,
                         ),
-                        Err(err) => problems.push(files.problem(ProblemKind::Unreadable, &e.name, err.to_string())),
+                        Err(err) => problems.push(files.problem(
+                            ProblemKind::Unreadable,
+                            &e.name,
+                            err.to_string(),
+                        )),
                     }
                 }
                 Ok(())
@@ -398,7 +449,10 @@ impl Backup {
                 self.visit_ab(file, &wanted, problems, &mut f)
             }
             Source::AbMember { files, name } => {
-                let member = files.tree().open_file(name).map_err(|e| AbError::Io(io::Error::other(e.to_string())))?;
+                let member = files
+                    .tree()
+                    .open_file(name)
+                    .map_err(|e| AbError::Io(io::Error::other(e.to_string())))?;
                 self.visit_ab(member, &wanted, problems, &mut f)
             }
         }
@@ -412,13 +466,18 @@ impl Backup {
         f: &mut dyn FnMut(BackupMember<'_>, &mut Vec<Problem>),
     ) -> Result<(), AbError> {
         if let Err(e) = self.cite_ab() {
-            problems.push(Problem::file(ProblemKind::Partial, self.label(), format!("cannot be hashed: {e}")));
+            problems.push(Problem::file(
+                ProblemKind::Partial,
+                self.label(),
+                format!("cannot be hashed: {e}"),
+            ));
         }
         let (_, body) = open_ab(reader, self.password.as_ref())?;
         let mut archive = tar::Archive::new(body);
-        let entries = archive
-            .entries()
-            .map_err(|e| AbError::HeaderLies { said: "a tar archive", detail: e.to_string() })?;
+        let entries = archive.entries().map_err(|e| AbError::HeaderLies {
+            said: "a tar archive",
+            detail: e.to_string(),
+        })?;
         let label = self.label();
         for (i, entry) in entries.enumerate() {
             let mut entry = match entry {
@@ -484,7 +543,14 @@ mod tests {
         let mut ab = b"ANDROID BACKUP\n5\n1\nnone\n".to_vec();
         ab.extend_from_slice(&body);
         let (h, mut r) = open_ab(&ab[..], None).unwrap();
-        assert_eq!(h, AbHeader { version: 5, compressed: true, encryption: "none".into() });
+        assert_eq!(
+            h,
+            AbHeader {
+                version: 5,
+                compressed: true,
+                encryption: "none".into()
+            }
+        );
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"hello tar");
@@ -498,10 +564,16 @@ mod tests {
         // The header lies about compression, both ways.
         let mut lie = b"ANDROID BACKUP\n5\n1\nnone\n".to_vec();
         lie.extend_from_slice(&[0u8; 600]);
-        assert!(matches!(open_ab(&lie[..], None), Err(AbError::HeaderLies { .. })));
+        assert!(matches!(
+            open_ab(&lie[..], None),
+            Err(AbError::HeaderLies { .. })
+        ));
         let mut lie = b"ANDROID BACKUP\n5\n0\nnone\n".to_vec();
         lie.extend_from_slice(&body);
-        assert!(matches!(open_ab(&lie[..], None), Err(AbError::HeaderLies { .. })));
+        assert!(matches!(
+            open_ab(&lie[..], None),
+            Err(AbError::HeaderLies { .. })
+        ));
 
         for (bad, want) in [
             (&b"ANDROID BACK"[..], "truncated"),

@@ -26,21 +26,37 @@ pub struct Bugreport {
 
 impl Bugreport {
     /// Opens a bugreport zip or folder.
-    pub fn open(path: &Path, log: EvidenceLog, limits: ArchiveLimits) -> Result<Bugreport, OpenError> {
+    pub fn open(
+        path: &Path,
+        log: EvidenceLog,
+        limits: ArchiveLimits,
+    ) -> Result<Bugreport, OpenError> {
         let tree = Tree::open_with(path, limits)?;
         if tree.kind() != TreeKind::Folder {
-            let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-            log.register(path, &name, &name).map_err(|e| OpenError::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            log.register(path, &name, &name)
+                .map_err(|e| OpenError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
         }
-        Ok(Bugreport::from_files(Arc::new(Files::new(tree, log, "")), None, DeviceTz::unknown()))
+        Ok(Bugreport::from_files(
+            Arc::new(Files::new(tree, log, "")),
+            None,
+            DeviceTz::unknown(),
+        ))
     }
 
     /// A bugreport over an already opened tree (a nested `bugreport.zip`), with the
     /// AndroidQF acquisition's context and time zone.
-    pub fn from_files(files: Arc<Files>, context: Option<AcquisitionContext>, fallback_tz: DeviceTz) -> Bugreport {
+    pub fn from_files(
+        files: Arc<Files>,
+        context: Option<AcquisitionContext>,
+        fallback_tz: DeviceTz,
+    ) -> Bugreport {
         Bugreport {
             files,
             context,
@@ -77,9 +93,16 @@ impl Bugreport {
                 .read(&main.name, MAX_MAIN_ENTRY)
                 .map_err(|e| e.to_string())?;
             let named = String::from_utf8_lossy(&bytes).trim().to_owned();
-            return Ok(tree.entry(&named).filter(|e| e.is_file()).map(|e| e.name.clone()));
+            return Ok(tree
+                .entry(&named)
+                .filter(|e| e.is_file())
+                .map(|e| e.name.clone()));
         }
-        if let Some(e) = tree.glob("dumpState_*.log").into_iter().find(|e| e.is_file()) {
+        if let Some(e) = tree
+            .glob("dumpState_*.log")
+            .into_iter()
+            .find(|e| e.is_file())
+        {
             return Ok(Some(e.name.clone()));
         }
         Ok(tree

@@ -31,7 +31,9 @@ impl AcquisitionContext {
                 .collect()
         };
         for name in named("acquisition.json") {
-            let Ok((bytes, _)) = files.read(&name, MAX_CONTEXT_BYTES) else { continue };
+            let Ok((bytes, _)) = files.read(&name, MAX_CONTEXT_BYTES) else {
+                continue;
+            };
             if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&bytes) {
                 ctx.started = m.get("started").and_then(Value::as_str).map(str::to_owned);
                 ctx.adb_host_public_key = m

@@ -71,21 +71,33 @@ fn classify(tree: &Tree) -> Option<AndroidKind> {
         return Some(AndroidKind::AndroidQf);
     }
     if tree.entry("main_entry.txt").is_some()
-        || tree.files().any(|e| depth(&e.name) == 0 && fnmatch("dumpState_*.log", &e.name))
-        || tree.files().any(|e| depth(&e.name) == 0 && fnmatch("dumpstate-*.txt", &e.name))
+        || tree
+            .files()
+            .any(|e| depth(&e.name) == 0 && fnmatch("dumpState_*.log", &e.name))
+        || tree
+            .files()
+            .any(|e| depth(&e.name) == 0 && fnmatch("dumpstate-*.txt", &e.name))
     {
         return Some(AndroidKind::Bugreport);
     }
     if tree.entry("apps").is_some_and(Entry::is_dir) {
         return Some(AndroidKind::BackupFolder);
     }
-    let logs = tree.files().filter(|e| e.name.to_ascii_lowercase().ends_with(".txt"));
+    let logs = tree
+        .files()
+        .filter(|e| e.name.to_ascii_lowercase().ends_with(".txt"));
     for e in logs.take(8) {
-        let Ok(mut r) = tree.open_file(&e.name) else { continue };
+        let Ok(mut r) = tree.open_file(&e.name) else {
+            continue;
+        };
         let mut head = vec![0u8; 4096];
         let n = r.read(&mut head).unwrap_or(0);
         let text = String::from_utf8_lossy(head.get(..n).unwrap_or_default()).into_owned();
-        let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
         if crate::intrusion::KNOWN_EVENT_TYPES
             .iter()
             .any(|t| first.starts_with(&format!("{{\"{t}\"")))
@@ -105,7 +117,9 @@ pub fn detect(path: &Path) -> Option<AndroidKind> {
     let meta = std::fs::metadata(path).ok()?;
     if meta.is_file() {
         let mut head = [0u8; 64];
-        let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .ok()?;
         let head = head.get(..n)?;
         if head.starts_with(crate::backup::AB_MAGIC) {
             return Some(AndroidKind::Backup);

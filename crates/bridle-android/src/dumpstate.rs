@@ -18,7 +18,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 /// The line that ends a section (trimmed, it starts with this).
-const SECTION_END: &str = "------------------------------------------------------------------------------";
+const SECTION_END: &str =
+    "------------------------------------------------------------------------------";
 /// The line that starts the system properties (trimmed, it starts with this).
 const SYSPROPS_START: &str = "------ SYSTEM PROPERTIES";
 /// The line that ends them (trimmed, it equals this).
@@ -51,7 +52,11 @@ pub struct Dumpstate {
 impl Dumpstate {
     /// Indexes `member` of `files` in one pass (hashing it at the same time). `fallback_tz`
     /// is used when the dumpstate's own system properties give no time zone.
-    pub fn index(files: Arc<Files>, member: &str, fallback_tz: &DeviceTz) -> Result<Dumpstate, ArchiveError> {
+    pub fn index(
+        files: Arc<Files>,
+        member: &str,
+        fallback_tz: &DeviceTz,
+    ) -> Result<Dumpstate, ArchiveError> {
         let mut reader = files.open(member)?;
         let mut sections: BTreeMap<String, Vec<At>> = BTreeMap::new();
         let mut sysprops = Vec::new();
@@ -60,8 +65,7 @@ impl Dumpstate {
         let mut problems = Vec::new();
         let (truncated, error) = {
             let mut lines = LineReader::new(&mut reader, 0, 1);
-            loop {
-                let Some((bytes, _)) = lines.next_bytes() else { break };
+            while let Some((bytes, _)) = lines.next_bytes() {
                 let text = String::from_utf8_lossy(bytes).into_owned();
                 let line_no = lines.line_number();
                 let offset = lines.offset();
@@ -78,18 +82,27 @@ impl Dumpstate {
                 }
                 if t.starts_with(SYSPROPS_START) {
                     if sysprops.len() < MAX_OCCURRENCES {
-                        sysprops.push(At { offset, line: line_no + 1 });
+                        sysprops.push(At {
+                            offset,
+                            line: line_no + 1,
+                        });
                     }
                     in_props = sysprops.len() == 1;
                     continue;
                 }
-                if let Some(name) = t.strip_prefix("DUMP OF SERVICE ").and_then(|r| r.strip_suffix(':')) {
+                if let Some(name) = t
+                    .strip_prefix("DUMP OF SERVICE ")
+                    .and_then(|r| r.strip_suffix(':'))
+                {
                     if sections.len() >= MAX_SECTIONS && !sections.contains_key(name) {
                         continue;
                     }
                     let list = sections.entry(name.to_owned()).or_default();
                     if list.len() < MAX_OCCURRENCES {
-                        list.push(At { offset, line: line_no + 1 });
+                        list.push(At {
+                            offset,
+                            line: line_no + 1,
+                        });
                     }
                 }
             }
@@ -106,7 +119,10 @@ impl Dumpstate {
             problems.push(files.problem(
                 ProblemKind::Partial,
                 member,
-                format!("{truncated} lines longer than {} bytes were cut", crate::text::MAX_LINE_BYTES),
+                format!(
+                    "{truncated} lines longer than {} bytes were cut",
+                    crate::text::MAX_LINE_BYTES
+                ),
             ));
         }
         let file = reader.cite()?;
@@ -182,7 +198,11 @@ impl Dumpstate {
 
     /// The lines of `DUMP OF SERVICE <name>:`, or `None` when the dumpstate has no such
     /// section. Repeats of the section are reported to `problems`.
-    pub fn section(&self, name: &str, problems: &mut Vec<Problem>) -> Result<Option<Section>, ArchiveError> {
+    pub fn section(
+        &self,
+        name: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Result<Option<Section>, ArchiveError> {
         let Some(list) = self.sections.get(name) else {
             return Ok(None);
         };
@@ -190,7 +210,10 @@ impl Dumpstate {
             return Ok(None);
         };
         if list.len() > 1 {
-            let lines: Vec<String> = list.iter().map(|a| a.line.saturating_sub(1).to_string()).collect();
+            let lines: Vec<String> = list
+                .iter()
+                .map(|a| a.line.saturating_sub(1).to_string())
+                .collect();
             problems.push(self.files.problem(
                 ProblemKind::Skipped,
                 &self.member,
@@ -205,7 +228,10 @@ impl Dumpstate {
     }
 
     /// The lines of the `------ SYSTEM PROPERTIES` block.
-    pub fn system_properties(&self, problems: &mut Vec<Problem>) -> Result<Option<Section>, ArchiveError> {
+    pub fn system_properties(
+        &self,
+        problems: &mut Vec<Problem>,
+    ) -> Result<Option<Section>, ArchiveError> {
         let Some(first) = self.sysprops.first() else {
             return Ok(None);
         };
@@ -213,7 +239,10 @@ impl Dumpstate {
             problems.push(self.files.problem(
                 ProblemKind::Skipped,
                 &self.member,
-                format!("{} SYSTEM PROPERTIES blocks; only the first is read", self.sysprops.len()),
+                format!(
+                    "{} SYSTEM PROPERTIES blocks; only the first is read",
+                    self.sysprops.len()
+                ),
             ));
         }
         self.open_at(*first, End::SysProps).map(Some)
@@ -241,7 +270,10 @@ impl Section {
             problems.push(files.problem(
                 ProblemKind::Partial,
                 member,
-                format!("read error in the section starting at line {}: {e}", self.start_line),
+                format!(
+                    "read error in the section starting at line {}: {e}",
+                    self.start_line
+                ),
             ));
         }
         let cut = self.lines.truncated_lines();
@@ -249,7 +281,11 @@ impl Section {
             problems.push(files.problem(
                 ProblemKind::Partial,
                 member,
-                format!("{cut} lines of the section starting at line {} were cut at {} bytes", self.start_line, crate::text::MAX_LINE_BYTES),
+                format!(
+                    "{cut} lines of the section starting at line {} were cut at {} bytes",
+                    self.start_line,
+                    crate::text::MAX_LINE_BYTES
+                ),
             ));
         }
     }

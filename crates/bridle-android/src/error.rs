@@ -28,7 +28,9 @@ pub enum OpenError {
         source: std::io::Error,
     },
     /// An age-encrypted acquisition and no identity (or no age support).
-    #[error("{path}: encrypted with age; give the identity file that can decrypt it (--age-identity)")]
+    #[error(
+        "{path}: encrypted with age; give the identity file that can decrypt it (--age-identity)"
+    )]
     AgeIdentityNeeded {
         /// The encrypted file.
         path: PathBuf,

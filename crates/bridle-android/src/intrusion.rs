@@ -107,7 +107,12 @@ pub struct Event<'a> {
 
 impl IntrusionLogs {
     /// Opens a folder or zip of intrusion logs.
-    pub fn open(path: &Path, log: EvidenceLog, tz: DeviceTz, limits: ArchiveLimits) -> Result<IntrusionLogs, OpenError> {
+    pub fn open(
+        path: &Path,
+        log: EvidenceLog,
+        tz: DeviceTz,
+        limits: ArchiveLimits,
+    ) -> Result<IntrusionLogs, OpenError> {
         let tree = Tree::open_with(path, limits)?;
         let files = Arc::new(Files::new(tree, log, ""));
         let members = files
@@ -121,7 +126,10 @@ impl IntrusionLogs {
 
     /// The logs under `intrusion_logs/` in an AndroidQF acquisition.
     pub fn from_members(files: Arc<Files>, members: Vec<String>, tz: DeviceTz) -> IntrusionLogs {
-        let members = members.into_iter().filter(|n| is_log(n) || is_zip(n)).collect();
+        let members = members
+            .into_iter()
+            .filter(|n| is_log(n) || is_zip(n))
+            .collect();
         IntrusionLogs { files, members, tz }
     }
 
@@ -137,11 +145,24 @@ impl IntrusionLogs {
 
     /// Streams every event of type `want` that is not a duplicate of an earlier event of
     /// any type, in file order.
-    pub fn walk(&self, want: &str, problems: &mut Vec<Problem>, mut f: impl FnMut(Event<'_>)) -> WalkStats {
+    pub fn walk(
+        &self,
+        want: &str,
+        problems: &mut Vec<Problem>,
+        mut f: impl FnMut(Event<'_>),
+    ) -> WalkStats {
         let mut seen: HashSet<[u8; 32]> = HashSet::new();
         let mut stats = WalkStats::default();
         for m in &self.members {
-            walk_member(&self.files, m, want, &mut seen, &mut stats, problems, &mut f);
+            walk_member(
+                &self.files,
+                m,
+                want,
+                &mut seen,
+                &mut stats,
+                problems,
+                &mut f,
+            );
         }
         stats
     }
@@ -158,7 +179,11 @@ fn walk_member(
 ) {
     if is_zip(name) {
         let nested = match files.tree().open_nested(name) {
-            Ok(t) => Arc::new(Files::new(t, files.log().clone(), format!("{}!/", files.stored(name)))),
+            Ok(t) => Arc::new(Files::new(
+                t,
+                files.log().clone(),
+                format!("{}!/", files.stored(name)),
+            )),
             Err(e) => {
                 problems.push(files.problem(ProblemKind::Unreadable, name, e.to_string()));
                 return;
@@ -195,7 +220,7 @@ fn walk_member(
     let mut bad = 0u64;
     let mut first_bad: Option<(u64, String)> = None;
     let mut lines = LineReader::new(member, 0, 1);
-    while let Some(line) = lines.next() {
+    for line in lines.by_ref() {
         let text = line.text.trim();
         if text.is_empty() {
             continue;
@@ -238,12 +263,20 @@ fn walk_member(
     report_bad(files, name, bad, first_bad, problems);
 }
 
-fn report_bad(files: &Files, name: &str, bad: u64, first_bad: Option<(u64, String)>, problems: &mut Vec<Problem>) {
+fn report_bad(
+    files: &Files,
+    name: &str,
+    bad: u64,
+    first_bad: Option<(u64, String)>,
+    problems: &mut Vec<Problem>,
+) {
     if let Some((line, err)) = first_bad {
         problems.push(files.problem(
             ProblemKind::Partial,
             name,
-            format!("{bad} lines are not JSON objects and were skipped (first: line {line}: {err})"),
+            format!(
+                "{bad} lines are not JSON objects and were skipped (first: line {line}: {err})"
+            ),
         ));
     }
 }

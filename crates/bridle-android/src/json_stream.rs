@@ -104,7 +104,7 @@ pub fn for_each_value<R: Read>(reader: R, mut f: impl FnMut(Value, u64)) -> Json
         return stats;
     }
     let mut lines = LineReader::new(reader, 0, 1);
-    while let Some(line) = lines.next() {
+    for line in lines.by_ref() {
         let text = line.text.trim();
         if text.is_empty() {
             continue;

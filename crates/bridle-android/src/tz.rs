@@ -50,9 +50,9 @@ impl DeviceTz {
 
     /// The value of the `device_timezone` record field.
     pub fn json(&self) -> serde_json::Value {
-        self.name
-            .as_ref()
-            .map_or(serde_json::Value::Null, |n| serde_json::Value::from(n.as_str()))
+        self.name.as_ref().map_or(serde_json::Value::Null, |n| {
+            serde_json::Value::from(n.as_str())
+        })
     }
 
     /// The UTC instant of a device wall-clock time. In a repeated hour (autumn DST change)
@@ -142,7 +142,10 @@ mod tests {
         );
         let paris = DeviceTz::from_name("Europe/Paris");
         assert_eq!(
-            paris.parse_wall("2021-05-19 22:02:52.054").unwrap().to_mvt(),
+            paris
+                .parse_wall("2021-05-19 22:02:52.054")
+                .unwrap()
+                .to_mvt(),
             "2021-05-19 20:02:52.054000"
         );
         assert_eq!(paris.json(), serde_json::json!("Europe/Paris"));
@@ -158,11 +161,13 @@ mod tests {
 
     #[test]
     fn offsets_are_honoured() {
-        let t = parse_with_offset("2023-04-12 12:32:40.518290770+0200", &DeviceTz::unknown()).unwrap();
+        let t =
+            parse_with_offset("2023-04-12 12:32:40.518290770+0200", &DeviceTz::unknown()).unwrap();
         assert_eq!(t.to_mvt(), "2023-04-12 10:32:40.518290");
         let t = parse_with_offset("2021-09-29 17:43:49-05:30", &DeviceTz::unknown()).unwrap();
         assert_eq!(t.to_mvt(), "2021-09-29 23:13:49.000000");
-        let t = parse_with_offset("2021-09-29 17:43:49", &DeviceTz::from_name("Asia/Tokyo")).unwrap();
+        let t =
+            parse_with_offset("2021-09-29 17:43:49", &DeviceTz::from_name("Asia/Tokyo")).unwrap();
         assert_eq!(t.to_mvt(), "2021-09-29 08:43:49.000000");
     }
 }

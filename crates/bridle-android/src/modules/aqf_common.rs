@@ -26,16 +26,31 @@ pub(crate) fn cite(files: &Files, name: &str) -> Result<Arc<EvidenceFile>, Modul
 
 /// Opens a member for streaming or fails the module.
 pub(crate) fn open_member(files: &Files, name: &str) -> Result<Member, ModuleError> {
-    files.tree().open_file(name).map_err(|e| unreadable(files, name, e))
+    files
+        .tree()
+        .open_file(name)
+        .map_err(|e| unreadable(files, name, e))
 }
 
 /// Reads a member whole (bounded) or fails the module.
-pub(crate) fn read_member(files: &Files, name: &str, max: u64) -> Result<(Vec<u8>, Arc<EvidenceFile>), ModuleError> {
-    files.read(name, max).map_err(|e| unreadable(files, name, e))
+pub(crate) fn read_member(
+    files: &Files,
+    name: &str,
+    max: u64,
+) -> Result<(Vec<u8>, Arc<EvidenceFile>), ModuleError> {
+    files
+        .read(name, max)
+        .map_err(|e| unreadable(files, name, e))
 }
 
 /// Reports what a JSON stream could not read.
-pub(crate) fn report_json(files: &Files, name: &str, stats: &JsonStats, not_objects: u64, sink: &mut dyn Sink) {
+pub(crate) fn report_json(
+    files: &Files,
+    name: &str,
+    stats: &JsonStats,
+    not_objects: u64,
+    sink: &mut dyn Sink,
+) {
     for (line, err) in &stats.bad_lines {
         sink.problem(files.problem(
             ProblemKind::Partial,

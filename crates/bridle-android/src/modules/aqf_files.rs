@@ -36,7 +36,11 @@ fn epoch(v: &Value) -> Option<Timestamp> {
 
 /// One files.json entry as a record: times in UTC, MVT's MACB timeline, the suspicious-path
 /// heuristic (always, where MVT needs indicators loaded).
-pub(crate) fn file_record(mut entry: Map<String, Value>, source: Source, tz: &crate::tz::DeviceTz) -> Record {
+pub(crate) fn file_record(
+    mut entry: Map<String, Value>,
+    source: Source,
+    tz: &crate::tz::DeviceTz,
+) -> Record {
     let mut r = Record::new(source);
     let mut times: [Option<Timestamp>; 3] = [None; 3];
     for (slot, key) in times.iter_mut().zip(TIME_KEYS) {
@@ -46,7 +50,13 @@ pub(crate) fn file_record(mut entry: Map<String, Value>, source: Source, tz: &cr
         }
     }
     entry.insert("device_timezone".into(), tz.json());
-    let s = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let s = |k: &str| {
+        entry
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let path = s("path");
     let context = s("context");
     let [access, changed, modified] = times;
@@ -67,12 +77,20 @@ pub(crate) fn file_record(mut entry: Map<String, Value>, source: Source, tz: &cr
         );
         r.event(TimelineEvent::new(Some(t), macb, data.clone()));
     }
-    r.observe(Observable::new(ObservableKind::FilePath, path.clone(), "path"));
+    r.observe(Observable::new(
+        ObservableKind::FilePath,
+        path.clone(),
+        "path",
+    ));
     for h in ["sha256", "sha1", "md5"] {
         r.observe(Observable::new(ObservableKind::FileHash, s(h), h));
     }
     if path.starts_with(SUSPICIOUS_PREFIX) && path != COLLECTOR {
-        let kind = if s("mode").contains('x') { "executable " } else { "" };
+        let kind = if s("mode").contains('x') {
+            "executable "
+        } else {
+            ""
+        };
         r.alert(Heuristic::new(
             Level::High,
             format!("Found {kind}file at suspicious path \"{path}\""),

@@ -54,7 +54,11 @@ pub(crate) fn patch_heuristic(patch_level: &str, reference: Timestamp) -> Option
 /// The record of one property.
 pub(crate) fn prop_record(p: Prop, source: Source, reference: Option<Timestamp>) -> Record {
     let mut r = Record::new(source);
-    r.observe(Observable::new(ObservableKind::AndroidProperty, p.name.clone(), "name"));
+    r.observe(Observable::new(
+        ObservableKind::AndroidProperty,
+        p.name.clone(),
+        "name",
+    ));
     if p.name == "ro.build.version.security_patch"
         && let Some(h) = reference.and_then(|t| patch_heuristic(&p.value, t))
     {
@@ -74,7 +78,11 @@ fn run(aqf: &Arc<AndroidQf>, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modul
     let reference = reference_time(aqf.context().started_at());
     for line in lines(&bytes) {
         if let Some(p) = getprop_line(&line.text) {
-            sink.record(prop_record(p, Source::row(&file, "getprop", line.number), reference));
+            sink.record(prop_record(
+                p,
+                Source::row(&file, "getprop", line.number),
+                reference,
+            ));
         }
     }
     Ok(ModuleOutcome::Done)

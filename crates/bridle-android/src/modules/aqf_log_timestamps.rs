@@ -39,7 +39,10 @@ pub(crate) fn timestamp_record(files: &Files, e: &Entry, tz: &DeviceTz) -> Recor
         row: Some(files.stored(&e.name)),
     });
     r.set("path", json!(e.name));
-    r.set("modified_time", json!(mtime.map(Timestamp::to_mvt).unwrap_or_default()));
+    r.set(
+        "modified_time",
+        json!(mtime.map(Timestamp::to_mvt).unwrap_or_default()),
+    );
     r.set("device_timezone", tz.json());
     if mtime.is_some() {
         r.event(TimelineEvent::new(mtime, "M---", e.name.clone()));

@@ -95,7 +95,9 @@ pub fn package_heuristics(pkg: &serde_json::Map<String, Value>) -> Vec<Heuristic
     } else if BROWSER_INSTALLERS.contains(&installer) {
         out.push(Heuristic::new(
             Level::Medium,
-            format!("Found a package installed via a browser (installer=\"{installer}\"): \"{name}\""),
+            format!(
+                "Found a package installed via a browser (installer=\"{installer}\"): \"{name}\""
+            ),
         ));
     } else if installer == "null" && pkg.get("system") == Some(&Value::Bool(false)) {
         out.push(Heuristic::new(
@@ -127,17 +129,36 @@ pub fn package_heuristics(pkg: &serde_json::Map<String, Value>) -> Vec<Heuristic
 }
 
 fn observe_files(r: &mut Record, files: Option<&Value>) {
-    let Some(Value::Array(files)) = files else { return };
+    let Some(Value::Array(files)) = files else {
+        return;
+    };
     for f in files {
-        let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-        r.observe(Observable::new(ObservableKind::FilePath, s("path"), "files.path"));
+        let s = |k: &str| {
+            f.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        r.observe(Observable::new(
+            ObservableKind::FilePath,
+            s("path"),
+            "files.path",
+        ));
         for h in ["sha256", "sha1", "md5"] {
-            r.observe(Observable::new(ObservableKind::FileHash, s(h), "files.hash"));
+            r.observe(Observable::new(
+                ObservableKind::FileHash,
+                s(h),
+                "files.hash",
+            ));
         }
         if let Some(cert) = f.get("certificate") {
             for h in ["Md5", "Sha1", "Sha256"] {
                 let v = cert.get(h).and_then(Value::as_str).unwrap_or_default();
-                r.observe(Observable::new(ObservableKind::CertHash, v, "files.certificate"));
+                r.observe(Observable::new(
+                    ObservableKind::CertHash,
+                    v,
+                    "files.certificate",
+                ));
             }
         }
     }
@@ -157,11 +178,20 @@ fn run(aqf: &Arc<AndroidQf>, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modul
             return;
         };
         let mut r = Record::new(Source::row(&file, "packages", i));
-        let s = |k: &str| pkg.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let s = |k: &str| {
+            pkg.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         r.observe(Observable::new(ObservableKind::AppId, s("name"), "name"));
         let installer = s("installer");
         if installer != "null" {
-            r.observe(Observable::new(ObservableKind::AppId, installer, "installer"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                installer,
+                "installer",
+            ));
         }
         observe_files(&mut r, pkg.get("files"));
         for h in package_heuristics(&pkg) {

@@ -5,8 +5,8 @@ use crate::androidqf::AndroidQf;
 use crate::parsers::simple::ps_line;
 use crate::text::lines;
 use bridle_model::{
-    EvidenceFile, ModuleError, ModuleOutcome, Observable, ObservableKind, ProblemKind, Record, Sink,
-    Source,
+    EvidenceFile, ModuleError, ModuleOutcome, Observable, ObservableKind, ProblemKind, Record,
+    Sink, Source,
 };
 use std::sync::Arc;
 
@@ -22,7 +22,12 @@ android_module!(
 const SKIPPED_PROCESS: &str = "gatekeeperd";
 
 /// Streams the rows of a `ps` listing (after its header) as records.
-pub(crate) fn ps_records(bytes: &[u8], file: &Arc<EvidenceFile>, stored: &str, sink: &mut dyn Sink) {
+pub(crate) fn ps_records(
+    bytes: &[u8],
+    file: &Arc<EvidenceFile>,
+    stored: &str,
+    sink: &mut dyn Sink,
+) {
     let mut bad = 0u64;
     let mut first_bad = None;
     for line in lines(bytes).skip(1) {
@@ -30,8 +35,16 @@ pub(crate) fn ps_records(bytes: &[u8], file: &Arc<EvidenceFile>, stored: &str, s
             Ok(Some(p)) => {
                 let mut r = Record::new(Source::row(file, "ps", line.number));
                 if !p.name.is_empty() && p.name != SKIPPED_PROCESS {
-                    r.observe(Observable::new(ObservableKind::AppId, p.name.clone(), "proc_name"));
-                    r.observe(Observable::new(ObservableKind::Process, p.name.clone(), "proc_name"));
+                    r.observe(Observable::new(
+                        ObservableKind::AppId,
+                        p.name.clone(),
+                        "proc_name",
+                    ));
+                    r.observe(Observable::new(
+                        ObservableKind::Process,
+                        p.name.clone(),
+                        "proc_name",
+                    ));
                 }
                 r.data = p.json;
                 sink.record(r);

@@ -5,7 +5,9 @@ use super::aqf_common::{MAX_SMALL_FILE, not_found, read_member};
 use crate::androidqf::AndroidQf;
 use crate::parsers::simple::{dangerous_setting, setting_line};
 use crate::text::lines;
-use bridle_model::{Heuristic, Level, ModuleError, ModuleOutcome, OutputShape, Record, Sink, Source};
+use bridle_model::{
+    Heuristic, Level, ModuleError, ModuleOutcome, OutputShape, Record, Sink, Source,
+};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -27,7 +29,11 @@ fn namespace(name: &str) -> String {
 
 fn run(aqf: &Arc<AndroidQf>, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
     let files = aqf.files();
-    let names: Vec<String> = files.find_all("settings_*.txt").into_iter().map(|e| e.name.clone()).collect();
+    let names: Vec<String> = files
+        .find_all("settings_*.txt")
+        .into_iter()
+        .map(|e| e.name.clone())
+        .collect();
     if names.is_empty() {
         return Ok(not_found("settings_*.txt"));
     }
@@ -40,7 +46,9 @@ fn run(aqf: &Arc<AndroidQf>, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modul
         let ns = namespace(name);
         let mut settings = Map::new();
         for line in lines(&bytes) {
-            let Some((k, v)) = setting_line(&line.text) else { continue };
+            let Some((k, v)) = setting_line(&line.text) else {
+                continue;
+            };
             settings.insert(k, Value::String(v));
         }
         for (k, v) in &settings {
@@ -48,13 +56,18 @@ fn run(aqf: &Arc<AndroidQf>, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modul
             if let Some(d) = dangerous_setting(k, v) {
                 heuristics.push(Heuristic::new(
                     Level::Medium,
-                    format!("Found suspicious \"{ns}\" setting \"{k} = {v}\" ({})", d.description),
+                    format!(
+                        "Found suspicious \"{ns}\" setting \"{k} = {v}\" ({})",
+                        d.description
+                    ),
                 ));
             }
         }
         data.insert(ns, Value::Object(settings));
     }
-    let source = first_file.as_ref().map_or_else(Source::default, |f| Source::row(f, "settings", names.join(",")));
+    let source = first_file.as_ref().map_or_else(Source::default, |f| {
+        Source::row(f, "settings", names.join(","))
+    });
     let mut r = Record::new(source);
     r.data = data;
     for h in heuristics {

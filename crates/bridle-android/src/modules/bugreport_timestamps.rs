@@ -18,9 +18,16 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
     };
     let tz = b.tz();
     let files = b.files();
-    let members: Vec<_> = files.tree().glob("FS/*").into_iter().filter(|e| e.is_file()).collect();
+    let members: Vec<_> = files
+        .tree()
+        .glob("FS/*")
+        .into_iter()
+        .filter(|e| e.is_file())
+        .collect();
     if members.is_empty() {
-        return Ok(ModuleOutcome::NotFound("no FS/ folder in this bugreport".into()));
+        return Ok(ModuleOutcome::NotFound(
+            "no FS/ folder in this bugreport".into(),
+        ));
     }
     for e in members {
         sink.record(timestamp_record(files, e, &tz));

@@ -3,7 +3,9 @@
 use super::LogsOrigin;
 use super::intrusion_common::{event_time, logs_or_missing, report_walk};
 use crate::py;
-use bridle_model::{ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink, Source, TimelineEvent};
+use bridle_model::{
+    ModuleError, ModuleOutcome, Observable, ObservableKind, Record, Sink, Source, TimelineEvent,
+};
 use serde_json::{Value, json};
 
 android_module!(
@@ -33,7 +35,10 @@ fn run(origin: &LogsOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Module
     let stats = logs.walk("dns_event", &mut problems, |ev| {
         let mut data = ev.data;
         let t = event_time(data.get("event_time"), 1_000);
-        data.insert("timestamp".into(), json!(t.map(bridle_model::Timestamp::to_mvt)));
+        data.insert(
+            "timestamp".into(),
+            json!(t.map(bridle_model::Timestamp::to_mvt)),
+        );
         let host = data.get("hostname").map(py::str_of).unwrap_or_default();
         let package = data.get("package_name").map(py::str_of).unwrap_or_default();
         let ips: Vec<String> = match data.get("ip_addresses") {
@@ -41,15 +46,30 @@ fn run(origin: &LogsOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Module
             _ => Vec::new(),
         };
         let mut r = Record::new(Source::row(ev.file, "intrusion log", ev.line));
-        r.observe(Observable::new(ObservableKind::Domain, host.clone(), "hostname"));
+        r.observe(Observable::new(
+            ObservableKind::Domain,
+            host.clone(),
+            "hostname",
+        ));
         for ip in &ips {
-            r.observe(Observable::new(ObservableKind::Ip, ip.clone(), "ip_addresses"));
+            r.observe(Observable::new(
+                ObservableKind::Ip,
+                ip.clone(),
+                "ip_addresses",
+            ));
         }
-        r.observe(Observable::new(ObservableKind::AppId, package.clone(), "package_name"));
+        r.observe(Observable::new(
+            ObservableKind::AppId,
+            package.clone(),
+            "package_name",
+        ));
         let text = if ips.is_empty() {
             format!("DNS query for {host} by {package}")
         } else {
-            format!("DNS query for {host} by {package} [IPs: {}]", ips.join(", "))
+            format!(
+                "DNS query for {host} by {package} [IPs: {}]",
+                ips.join(", ")
+            )
         };
         r.event(TimelineEvent::new(t, "dns_query", text));
         data.insert("device_timezone".into(), tz.json());

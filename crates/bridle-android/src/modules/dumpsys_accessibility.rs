@@ -23,7 +23,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         parse_accessibility(lines, |s| {
             let mut r = Record::new(Source::row(ds.file(), "dumpsys accessibility", i));
             i += 1;
-            r.observe(Observable::new(ObservableKind::AppId, s.package_name.clone(), "package_name"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                s.package_name.clone(),
+                "package_name",
+            ));
             r.alert(Heuristic::new(
                 Level::Medium,
                 format!("Found accessibility service: \"{}\"", s.service),

@@ -20,7 +20,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         parse_activities(lines, |a| {
             let mut r = Record::new(Source::row(ds.file(), "dumpsys package", i));
             i += 1;
-            r.observe(Observable::new(ObservableKind::AppId, a.package_name.clone(), "package_name"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                a.package_name.clone(),
+                "package_name",
+            ));
             r.set("intent", json!(a.intent));
             r.set("package_name", json!(a.package_name));
             r.set("activity", json!(a.activity));

@@ -4,7 +4,9 @@
 use super::{DumpsysOrigin, with_section};
 use crate::context::AcquisitionContext;
 use crate::parsers::adb::{AdbKey, AdbState, is_valid_key, key_material, parse};
-use bridle_model::{Heuristic, Level, ModuleError, ModuleOutcome, ProblemKind, Record, Sink, Source, Timestamp};
+use bridle_model::{
+    Heuristic, Level, ModuleError, ModuleOutcome, ProblemKind, Record, Sink, Source, Timestamp,
+};
 
 dumpsys_module!(
     DumpsysAdbState,
@@ -36,23 +38,32 @@ pub fn adb_heuristics(state: &AdbState, ctx: &AcquisitionContext) -> Vec<Heurist
         let description = describe(k);
         let last = k.last_connected_time();
         let h = if !is_valid_key(key) {
-            Heuristic::new(Level::Low, format!("Found an invalid trusted ADB host key: {description}"))
+            Heuristic::new(
+                Level::Low,
+                format!("Found an invalid trusted ADB host key: {description}"),
+            )
         } else if acquisition_key.is_empty() {
             Heuristic::new(
                 Level::Low,
-                format!("Found a trusted ADB host key, but the AndroidQF acquisition does not include its host key: {description}"),
+                format!(
+                    "Found a trusted ADB host key, but the AndroidQF acquisition does not include its host key: {description}"
+                ),
             )
         } else if key != acquisition_key {
             Heuristic::new(
                 Level::Low,
-                format!("Found a trusted ADB host key different from the AndroidQF acquisition host: {description}"),
+                format!(
+                    "Found a trusted ADB host key different from the AndroidQF acquisition host: {description}"
+                ),
             )
         } else if let (Some(c), Some(l)) = (cutoff, last)
             && l <= c
         {
             Heuristic::new(
                 Level::Informational,
-                format!("Found a trusted ADB host key last connected at least one day before the AndroidQF acquisition: {description}"),
+                format!(
+                    "Found a trusted ADB host key last connected at least one day before the AndroidQF acquisition: {description}"
+                ),
             )
         } else {
             continue;
@@ -63,8 +74,16 @@ pub fn adb_heuristics(state: &AdbState, ctx: &AcquisitionContext) -> Vec<Heurist
 }
 
 fn describe(k: &AdbKey) -> String {
-    let fp = if k.fingerprint.is_empty() { "<unknown key>" } else { &k.fingerprint };
-    let user = if k.user.is_empty() { "unknown user" } else { &k.user };
+    let fp = if k.fingerprint.is_empty() {
+        "<unknown key>"
+    } else {
+        &k.fingerprint
+    };
+    let user = if k.user.is_empty() {
+        "unknown user"
+    } else {
+        &k.user
+    };
     format!("{fp} ({user})")
 }
 
@@ -75,7 +94,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         let mut first = true;
         while let Some(raw) = lines.next_raw() {
             if content.len() + raw.len() > MAX_ADB_SECTION {
-                problems.push(ds.files().problem(ProblemKind::Partial, ds.member(), "adb section over 16 MiB; the rest is not read"));
+                problems.push(ds.files().problem(
+                    ProblemKind::Partial,
+                    ds.member(),
+                    "adb section over 16 MiB; the rest is not read",
+                ));
                 break;
             }
             if !first {
@@ -95,7 +118,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
                 r.data = state.json;
                 sink.record(r);
             }
-            Err(why) => problems.push(ds.files().problem(ProblemKind::Partial, ds.member(), format!("adb section: {why}"))),
+            Err(why) => problems.push(ds.files().problem(
+                ProblemKind::Partial,
+                ds.member(),
+                format!("adb section: {why}"),
+            )),
         }
     })
 }

@@ -32,7 +32,13 @@ pub fn appops_heuristics(p: &Package) -> Vec<Heuristic> {
         let mut entries: Vec<(String, Option<Timestamp>, &str)> = perm
             .entries
             .iter()
-            .map(|e| (e.time.map(Timestamp::to_mvt).unwrap_or_default(), e.time, e.access.as_str()))
+            .map(|e| {
+                (
+                    e.time.map(Timestamp::to_mvt).unwrap_or_default(),
+                    e.time,
+                    e.access.as_str(),
+                )
+            })
             .collect();
         if entries.is_empty() {
             entries.push((String::new(), None, "Unknown"));
@@ -63,7 +69,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         let dropped = parse(lines, &tz, |p| {
             let mut r = Record::new(Source::row(ds.file(), "dumpsys appops", i));
             i += 1;
-            r.observe(Observable::new(ObservableKind::AppId, p.package_name.clone(), "package_name"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                p.package_name.clone(),
+                "package_name",
+            ));
             for perm in &p.permissions {
                 for e in &perm.entries {
                     if let Some(t) = e.time {

@@ -25,7 +25,10 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
             problems.push(ds.files().problem(
                 ProblemKind::Partial,
                 ds.member(),
-                format!("{} daily-stats lines cannot be read and were skipped", daily.bad_lines),
+                format!(
+                    "{} daily-stats lines cannot be read and were skipped",
+                    daily.bad_lines
+                ),
             ));
         }
         if daily.dropped > 0 {
@@ -38,7 +41,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         for (i, u) in daily.records.iter().enumerate() {
             let mut r = Record::new(Source::row(ds.file(), "dumpsys batterystats daily", i));
             let day = tz.parse_wall(&u.from);
-            r.observe(Observable::new(ObservableKind::AppId, u.package_name.clone(), "package_name"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                u.package_name.clone(),
+                "package_name",
+            ));
             r.event(TimelineEvent::new(day, "battery_daily", u.timeline_text()));
             for (_, message) in daily.alerts.iter().filter(|(j, _)| *j == i) {
                 r.alert(Heuristic::new(Level::Medium, message.clone()).at(day));

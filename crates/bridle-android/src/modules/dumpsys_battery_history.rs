@@ -19,7 +19,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         parse_history(lines, |e| {
             let mut r = Record::new(Source::row(ds.file(), "dumpsys batterystats history", i));
             i += 1;
-            r.observe(Observable::new(ObservableKind::AppId, e.package_name.clone(), "package_name"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                e.package_name.clone(),
+                "package_name",
+            ));
             r.data = e.json();
             sink.record(r);
         });

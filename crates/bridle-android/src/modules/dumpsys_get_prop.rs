@@ -1,7 +1,7 @@
 //! The dumpstate's `SYSTEM PROPERTIES` block (getprop inside a bugreport).
 
-use super::aqf_get_prop::{prop_record, reference_time};
 use super::DumpsysOrigin;
+use super::aqf_get_prop::{prop_record, reference_time};
 use crate::parsers::simple::getprop_line;
 use bridle_model::{ModuleError, ModuleOutcome, Sink, Source};
 
@@ -19,10 +19,12 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         return Ok(origin.missing());
     };
     let mut problems = Vec::new();
-    let section = ds.system_properties(&mut problems).map_err(|e| ModuleError::Unreadable {
-        file: ds.files().stored(ds.member()),
-        reason: e.to_string(),
-    })?;
+    let section = ds
+        .system_properties(&mut problems)
+        .map_err(|e| ModuleError::Unreadable {
+            file: ds.files().stored(ds.member()),
+            reason: e.to_string(),
+        })?;
     let Some(mut lines) = section else {
         for p in problems {
             sink.problem(p);
@@ -36,7 +38,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
     let mut i = 0usize;
     for line in lines.by_ref() {
         if let Some(p) = getprop_line(&line) {
-            sink.record(prop_record(p, Source::row(ds.file(), "system properties", i), reference));
+            sink.record(prop_record(
+                p,
+                Source::row(ds.file(), "system properties", i),
+                reference,
+            ));
             i += 1;
         }
     }

@@ -27,8 +27,16 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         let dropped = parse(lines, |p| {
             let mut r = Record::new(Source::row(ds.file(), "dumpsys package", i));
             i += 1;
-            r.observe(Observable::new(ObservableKind::AppId, p.package_name.clone(), "package_name"));
-            r.observe(Observable::new(ObservableKind::AppId, p.installer.clone(), "installer"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                p.package_name.clone(),
+                "package_name",
+            ));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                p.installer.clone(),
+                "installer",
+            ));
             for (event, raw) in [
                 ("package_install", &p.timestamp),
                 ("package_first_install", &p.first_install_time),
@@ -40,7 +48,9 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
                     format!("Install or update of package {}", p.package_name),
                 ));
             }
-            if ROOT_PACKAGES.contains(&p.package_name.as_str()) && alerted.insert(p.package_name.clone()) {
+            if ROOT_PACKAGES.contains(&p.package_name.as_str())
+                && alerted.insert(p.package_name.clone())
+            {
                 r.alert(Heuristic::new(
                     Level::Medium,
                     format!(

@@ -21,7 +21,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         parse_platform_compat(lines, |name| {
             let mut r = Record::new(Source::row(ds.file(), "dumpsys platform_compat", i));
             i += 1;
-            r.observe(Observable::new(ObservableKind::AppId, name.clone(), "package_name"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                name.clone(),
+                "package_name",
+            ));
             r.set("package_name", json!(name));
             sink.record(r);
         });

@@ -24,7 +24,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
         if intents.is_empty() {
             return;
         }
-        let mut r = Record::new(Source::row(ds.file(), "dumpsys package", "Receiver Resolver Table"));
+        let mut r = Record::new(Source::row(
+            ds.file(),
+            "dumpsys package",
+            "Receiver Resolver Table",
+        ));
         let mut data = Map::new();
         for (intent, receivers) in intents {
             let list: Vec<Value> = receivers
@@ -32,7 +36,11 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
                 .map(|x| json!({"package_name": x.package_name, "receiver": x.receiver}))
                 .collect();
             for x in &receivers {
-                r.observe(Observable::new(ObservableKind::AppId, x.package_name.clone(), "package_name"));
+                r.observe(Observable::new(
+                    ObservableKind::AppId,
+                    x.package_name.clone(),
+                    "package_name",
+                ));
             }
             data.insert(intent, Value::Array(list));
         }

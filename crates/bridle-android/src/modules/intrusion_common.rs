@@ -7,10 +7,14 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// The logs, or the "not found" outcome.
-pub(crate) fn logs_or_missing(origin: &LogsOrigin) -> Result<Result<Arc<IntrusionLogs>, ModuleOutcome>, ModuleError> {
+pub(crate) fn logs_or_missing(
+    origin: &LogsOrigin,
+) -> Result<Result<Arc<IntrusionLogs>, ModuleOutcome>, ModuleError> {
     Ok(match origin.logs()? {
         Some(l) => Ok(l),
-        None => Err(ModuleOutcome::NotFound("no intrusion_logs/ in this AndroidQF acquisition".into())),
+        None => Err(ModuleOutcome::NotFound(
+            "no intrusion_logs/ in this AndroidQF acquisition".into(),
+        )),
     })
 }
 

@@ -26,7 +26,14 @@ use std::sync::Arc;
 /// the file's `run(&handle, sink)`.
 macro_rules! android_module {
     ($ty:ident, $holder:ty, $slug:literal, $name:literal, $desc:literal) => {
-        android_module!($ty, $holder, $slug, $name, $desc, bridle_model::OutputShape::List);
+        android_module!(
+            $ty,
+            $holder,
+            $slug,
+            $name,
+            $desc,
+            bridle_model::OutputShape::List
+        );
     };
     ($ty:ident, $holder:ty, $slug:literal, $name:literal, $desc:literal, $shape:expr) => {
         #[doc = $desc]
@@ -69,7 +76,15 @@ macro_rules! android_module {
 /// slug, and the `aqf_` one for AndroidQF's dumpsys.txt).
 macro_rules! dumpsys_module {
     ($ty:ident, $slug:literal, $name:literal, $aqf_slug:literal, $aqf_name:literal, $desc:literal) => {
-        dumpsys_module!($ty, $slug, $name, $aqf_slug, $aqf_name, $desc, bridle_model::OutputShape::List);
+        dumpsys_module!(
+            $ty,
+            $slug,
+            $name,
+            $aqf_slug,
+            $aqf_name,
+            $desc,
+            bridle_model::OutputShape::List
+        );
     };
     ($ty:ident, $slug:literal, $name:literal, $aqf_slug:literal, $aqf_name:literal, $desc:literal, $shape:expr) => {
         #[doc = $desc]
@@ -189,15 +204,22 @@ impl DumpsysOrigin {
     pub fn context(&self) -> Option<AcquisitionContext> {
         match self {
             DumpsysOrigin::Bugreport(b) => b.context().cloned(),
-            DumpsysOrigin::NestedBugreport(a) | DumpsysOrigin::AqfDumpsys(a) => Some(a.context().clone()),
+            DumpsysOrigin::NestedBugreport(a) | DumpsysOrigin::AqfDumpsys(a) => {
+                Some(a.context().clone())
+            }
         }
     }
 
     /// Why there is nothing to read.
     pub fn missing(&self) -> ModuleOutcome {
         ModuleOutcome::NotFound(match self {
-            DumpsysOrigin::Bugreport(_) => "no dumpstate in this bugreport (main_entry.txt, dumpState_*.log, */dumpsys.txt)".into(),
-            DumpsysOrigin::NestedBugreport(_) => "no bugreport.zip (or no dumpstate in it) in this AndroidQF acquisition".into(),
+            DumpsysOrigin::Bugreport(_) => {
+                "no dumpstate in this bugreport (main_entry.txt, dumpState_*.log, */dumpsys.txt)"
+                    .into()
+            }
+            DumpsysOrigin::NestedBugreport(_) => {
+                "no bugreport.zip (or no dumpstate in it) in this AndroidQF acquisition".into()
+            }
             DumpsysOrigin::AqfDumpsys(_) => "no dumpsys.txt in this AndroidQF acquisition".into(),
         })
     }
@@ -242,10 +264,12 @@ pub(crate) fn with_section(
         return Ok(origin.missing());
     };
     let mut problems = Vec::new();
-    let opened = ds.section(section, &mut problems).map_err(|e| ModuleError::Unreadable {
-        file: ds.files().stored(ds.member()),
-        reason: e.to_string(),
-    })?;
+    let opened = ds
+        .section(section, &mut problems)
+        .map_err(|e| ModuleError::Unreadable {
+            file: ds.files().stored(ds.member()),
+            reason: e.to_string(),
+        })?;
     let Some(mut lines) = opened else {
         for p in problems {
             sink.problem(p);
@@ -411,8 +435,12 @@ module_list!(
 pub fn androidqf_modules(aqf: &Arc<AndroidQf>) -> Vec<Box<dyn Module>> {
     let mut out = aqf_own(aqf);
     out.extend(aqf_dumpsys(aqf));
-    out.extend(bugreport_from(&DumpsysOrigin::NestedBugreport(Arc::clone(aqf))));
-    out.push(Box::new(sms::Sms::new(BackupOrigin::Nested(Arc::clone(aqf)))));
+    out.extend(bugreport_from(&DumpsysOrigin::NestedBugreport(Arc::clone(
+        aqf,
+    ))));
+    out.push(Box::new(sms::Sms::new(BackupOrigin::Nested(Arc::clone(
+        aqf,
+    )))));
     let l = || LogsOrigin::Nested(Arc::clone(aqf));
     out.push(Box::new(dns_event::DnsEvent::new(l())));
     out.push(Box::new(connect_event::ConnectEvent::new(l())));

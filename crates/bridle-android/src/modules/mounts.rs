@@ -50,10 +50,21 @@ fn run(aqf: &Arc<AndroidQf>, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modul
             let Some(m) = mount_line(line) else { continue };
             let mut r = Record::new(Source::row(&file, "mounts", n));
             n += 1;
-            r.observe(Observable::new(ObservableKind::FilePath, m.mount_point.clone(), "mount_point"));
-            r.observe(Observable::new(ObservableKind::FilePath, m.device.clone(), "device"));
+            r.observe(Observable::new(
+                ObservableKind::FilePath,
+                m.mount_point.clone(),
+                "mount_point",
+            ));
+            r.observe(Observable::new(
+                ObservableKind::FilePath,
+                m.device.clone(),
+                "device",
+            ));
             for (high, message) in m.heuristics() {
-                r.alert(Heuristic::new(if high { Level::High } else { Level::Medium }, message));
+                r.alert(Heuristic::new(
+                    if high { Level::High } else { Level::Medium },
+                    message,
+                ));
             }
             r.data = m.json();
             sink.record(r);

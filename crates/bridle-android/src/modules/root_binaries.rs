@@ -52,7 +52,9 @@ fn run(aqf: &Arc<AndroidQf>, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modul
         }
     };
     for (i, v) in list.iter().enumerate() {
-        let Some(path) = v.as_str().filter(|p| !p.is_empty()) else { continue };
+        let Some(path) = v.as_str().filter(|p| !p.is_empty()) else {
+            continue;
+        };
         let binary = path.rsplit('/').next().unwrap_or_default().to_lowercase();
         let description = KNOWN
             .iter()

@@ -19,7 +19,13 @@ android_module!(
 );
 
 /// Keys of a security event that are not its tag.
-const METADATA_KEYS: [&str; 5] = ["event_id", "event_time", "event_type", "timestamp", "device_timezone"];
+const METADATA_KEYS: [&str; 5] = [
+    "event_id",
+    "event_time",
+    "event_type",
+    "timestamp",
+    "device_timezone",
+];
 
 /// The 46 `SecurityLog` tags and their display names.
 pub const TAGS: [(&str, &str); 46] = [
@@ -29,7 +35,10 @@ pub const TAGS: [(&str, &str); 46] = [
     ("adb_sync_send_file", "ADB Sync Send File"),
     ("app_process_start", "App Process Start"),
     ("keyguard_dismissed", "Keyguard Dismissed"),
-    ("keyguard_dismiss_auth_attempt", "Keyguard Dismiss Auth Attempt"),
+    (
+        "keyguard_dismiss_auth_attempt",
+        "Keyguard Dismiss Auth Attempt",
+    ),
     ("keyguard_secured", "Keyguard Secured"),
     ("os_startup", "OS Startup"),
     ("os_shutdown", "OS Shutdown"),
@@ -43,7 +52,10 @@ pub const TAGS: [(&str, &str); 46] = [
     ("password_history_length_set", "Password History Length Set"),
     ("max_screen_lock_timeout_set", "Max Screen Lock Timeout Set"),
     ("max_password_attempts_set", "Max Password Attempts Set"),
-    ("keyguard_disabled_features_set", "Keyguard Disabled Features Set"),
+    (
+        "keyguard_disabled_features_set",
+        "Keyguard Disabled Features Set",
+    ),
     ("remote_lock", "Remote Lock"),
     ("wipe_failure", "Wipe Failure"),
     ("key_generated", "Key Generated"),
@@ -51,13 +63,19 @@ pub const TAGS: [(&str, &str); 46] = [
     ("key_destruction", "Key Destruction"),
     ("user_restriction_added", "User Restriction Added"),
     ("user_restriction_removed", "User Restriction Removed"),
-    ("cert_authority_installed", "Certificate Authority Installed"),
+    (
+        "cert_authority_installed",
+        "Certificate Authority Installed",
+    ),
     ("cert_authority_removed", "Certificate Authority Removed"),
     ("crypto_self_test_completed", "Crypto Self Test Completed"),
     ("key_integrity_violation", "Key Integrity Violation"),
     ("cert_validation_failure", "Certificate Validation Failure"),
     ("camera_policy_set", "Camera Policy Set"),
-    ("password_complexity_required", "Password Complexity Required"),
+    (
+        "password_complexity_required",
+        "Password Complexity Required",
+    ),
     ("password_changed", "Password Changed"),
     ("wifi_connection", "WiFi Connection"),
     ("wifi_disconnection", "WiFi Disconnection"),
@@ -109,7 +127,12 @@ pub fn describe(tag: &str, info: &Value) -> String {
         "adb_shell_cmd" => format!("ADB shell command: {}", g("command")),
         "adb_sync_recv_file" => format!("File pulled via ADB: {}", g("path")),
         "adb_sync_send_file" => format!("File pushed via ADB: {}", g("path")),
-        "app_process_start" => format!("Process started: {} (UID: {}, PID: {})", g("process"), g("uid"), g("pid")),
+        "app_process_start" => format!(
+            "Process started: {} (UID: {}, PID: {})",
+            g("process"),
+            g("uid"),
+            g("pid")
+        ),
         "keyguard_dismiss_auth_attempt" => format!(
             "Auth attempt: {} (method strength: {})",
             if ok("success") { "Success" } else { "Failed" },
@@ -118,43 +141,75 @@ pub fn describe(tag: &str, info: &Value) -> String {
         "keyguard_dismissed" => "Keyguard dismissed".into(),
         "keyguard_secured" => "Device locked".into(),
         "keyguard_disabled_features_set" => {
-            format!("Keyguard features disabled by {}: {}", g("admin_package"), g("disabled_features"))
+            format!(
+                "Keyguard features disabled by {}: {}",
+                g("admin_package"),
+                g("disabled_features")
+            )
         }
         "key_generated" => format!(
             "Key {}: {} (UID: {})",
-            if ok("success") { "generated" } else { "generation failed" },
+            if ok("success") {
+                "generated"
+            } else {
+                "generation failed"
+            },
             get(info, "key_id", "unknown"),
             g("uid")
         ),
         "key_destruction" => format!(
             "Key {}: {} (UID: {})",
-            if ok("success") { "destroyed" } else { "destruction failed" },
+            if ok("success") {
+                "destroyed"
+            } else {
+                "destruction failed"
+            },
             get(info, "key_id", "unknown"),
             g("uid")
         ),
         "key_import" => format!(
             "Key {}: {}",
-            if ok("success") { "imported" } else { "import failed" },
+            if ok("success") {
+                "imported"
+            } else {
+                "import failed"
+            },
             get(info, "key_id", "unknown")
         ),
-        "key_integrity_violation" => format!("Key integrity violation: {}", get(info, "key_id", "unknown")),
+        "key_integrity_violation" => format!(
+            "Key integrity violation: {}",
+            get(info, "key_id", "unknown")
+        ),
         "cert_authority_installed" => format!(
             "Cert {}: {}",
-            if ok("success") { "installed" } else { "install failed" },
+            if ok("success") {
+                "installed"
+            } else {
+                "install failed"
+            },
             get(info, "subject", "unknown")
         ),
         "cert_authority_removed" => format!(
             "Cert {}: {}",
-            if ok("success") { "removed" } else { "removal failed" },
+            if ok("success") {
+                "removed"
+            } else {
+                "removal failed"
+            },
             get(info, "subject", "unknown")
         ),
-        "cert_validation_failure" => format!("Certificate validation failure: {}", py::str_of(info)),
+        "cert_validation_failure" => {
+            format!("Certificate validation failure: {}", py::str_of(info))
+        }
         "crypto_self_test_completed" => {
             let success = match info {
                 Value::Object(_) => ok("success"),
                 other => is_one(other),
             };
-            format!("Crypto self test: {}", if success { "passed" } else { "FAILED" })
+            format!(
+                "Crypto self test: {}",
+                if success { "passed" } else { "FAILED" }
+            )
         }
         "package_installed" | "package_updated" | "package_uninstalled" => {
             let action = tag.trim_start_matches("package_");
@@ -162,7 +217,12 @@ pub fn describe(tag: &str, info: &Value) -> String {
             if let Some(first) = title.get_mut(..1) {
                 first.make_ascii_uppercase();
             }
-            format!("Package {title}: {} (v{}, user: {})", g("package_name"), g("version_code"), g("user_id"))
+            format!(
+                "Package {title}: {} (v{}, user: {})",
+                g("package_name"),
+                g("version_code"),
+                g("user_id")
+            )
         }
         "os_startup" => format!(
             "OS startup (verified boot: {}, dm-verity: {})",
@@ -173,29 +233,73 @@ pub fn describe(tag: &str, info: &Value) -> String {
         "logging_started" => "Audit logging started".into(),
         "logging_stopped" => "Audit logging stopped".into(),
         "log_buffer_size_critical" => "Log buffer at 90% capacity".into(),
-        "media_mount" => format!("Media mounted: {} ({})", g("mount_point"), g("volume_label")),
-        "media_unmount" => format!("Media unmounted: {} ({})", g("mount_point"), g("volume_label")),
-        "password_expiration_set" => format!("Password expiration set by {}: {}ms", g("admin_package"), g("timeout_ms")),
+        "media_mount" => format!(
+            "Media mounted: {} ({})",
+            g("mount_point"),
+            g("volume_label")
+        ),
+        "media_unmount" => format!(
+            "Media unmounted: {} ({})",
+            g("mount_point"),
+            g("volume_label")
+        ),
+        "password_expiration_set" => format!(
+            "Password expiration set by {}: {}ms",
+            g("admin_package"),
+            g("timeout_ms")
+        ),
         "password_complexity_set" => format!("Password complexity set by {}", g("admin_package")),
         "password_complexity_required" => {
-            format!("Password complexity required by {}: {}", g("admin_package"), g("complexity"))
+            format!(
+                "Password complexity required by {}: {}",
+                g("admin_package"),
+                g("complexity")
+            )
         }
-        "password_history_length_set" => format!("Password history length set by {}: {}", g("admin_package"), g("length")),
-        "password_changed" => format!("Password changed (complexity: {}, user: {})", g("complexity"), g("user_id")),
+        "password_history_length_set" => format!(
+            "Password history length set by {}: {}",
+            g("admin_package"),
+            g("length")
+        ),
+        "password_changed" => format!(
+            "Password changed (complexity: {}, user: {})",
+            g("complexity"),
+            g("user_id")
+        ),
         "max_screen_lock_timeout_set" => {
-            format!("Max screen lock timeout set by {}: {}ms", g("admin_package"), g("timeout_ms"))
+            format!(
+                "Max screen lock timeout set by {}: {}ms",
+                g("admin_package"),
+                g("timeout_ms")
+            )
         }
         "max_password_attempts_set" => {
-            format!("Max password attempts set by {}: {}", g("admin_package"), g("max_attempts"))
+            format!(
+                "Max password attempts set by {}: {}",
+                g("admin_package"),
+                g("max_attempts")
+            )
         }
         "remote_lock" => format!("Device remotely locked by {}", g("admin_package")),
         "wipe_failure" => "Device wipe failed".into(),
-        "user_restriction_added" => format!("User restriction added by {}: {}", g("admin_package"), g("restriction")),
+        "user_restriction_added" => format!(
+            "User restriction added by {}: {}",
+            g("admin_package"),
+            g("restriction")
+        ),
         "user_restriction_removed" => {
-            format!("User restriction removed by {}: {}", g("admin_package"), g("restriction"))
+            format!(
+                "User restriction removed by {}: {}",
+                g("admin_package"),
+                g("restriction")
+            )
         }
         "wifi_connection" => {
-            let mut s = format!("WiFi connection: {} (BSSID: {})", g("event_type"), g("bssid"));
+            let mut s = format!(
+                "WiFi connection: {} (BSSID: {})",
+                g("event_type"),
+                g("bssid")
+            );
             if flag(info, "reason", false) {
                 s.push_str(&format!(" - {}", g("reason")));
             }
@@ -211,7 +315,11 @@ pub fn describe(tag: &str, info: &Value) -> String {
         "bluetooth_connection" => {
             let mut s = format!(
                 "Bluetooth {}: {}",
-                if ok("success") { "connected" } else { "connection failed" },
+                if ok("success") {
+                    "connected"
+                } else {
+                    "connection failed"
+                },
                 g("mac_address")
             );
             if flag(info, "reason", false) {
@@ -228,7 +336,11 @@ pub fn describe(tag: &str, info: &Value) -> String {
         }
         "camera_policy_set" => format!(
             "Camera {} by {}",
-            if ok("disabled") { "disabled" } else { "enabled" },
+            if ok("disabled") {
+                "disabled"
+            } else {
+                "enabled"
+            },
             g("admin_package")
         ),
         "backup_service_toggled" => format!(
@@ -259,15 +371,24 @@ pub fn security_heuristics(data: &Map<String, Value>, t: Option<Timestamp>) -> V
     let mut out = Vec::new();
     let mut medium = |m: String| out.push(Heuristic::new(Level::Medium, m).at(t));
     if let Some(v) = data.get("cert_validation_failure") {
-        medium(format!("Certificate validation failure detected: {}", py::str_of(v)));
+        medium(format!(
+            "Certificate validation failure detected: {}",
+            py::str_of(v)
+        ));
     }
     if let Some(v) = data.get("key_integrity_violation") {
-        medium(format!("Key integrity violation detected: {}", py::str_of(v)));
+        medium(format!(
+            "Key integrity violation detected: {}",
+            py::str_of(v)
+        ));
     }
     if let Some(info) = data.get("cert_authority_installed")
         && flag(info, "success", true)
     {
-        medium(format!("Certificate authority installed: {}", get(info, "subject", "unknown")));
+        medium(format!(
+            "Certificate authority installed: {}",
+            get(info, "subject", "unknown")
+        ));
     }
     if data.contains_key("wipe_failure") {
         medium("Device wipe failure detected".into());
@@ -285,20 +406,50 @@ pub fn security_heuristics(data: &Map<String, Value>, t: Option<Timestamp>) -> V
 }
 
 fn observe(r: &mut Record, data: &Map<String, Value>) {
-    let field = |ev: &str, k: &str| data.get(ev).and_then(|i| i.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let field = |ev: &str, k: &str| {
+        data.get(ev)
+            .and_then(|i| i.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let process = field("app_process_start", "process");
     if !process.is_empty() {
-        r.observe(Observable::new(ObservableKind::AppId, process.clone(), "app_process_start.process"));
+        r.observe(Observable::new(
+            ObservableKind::AppId,
+            process.clone(),
+            "app_process_start.process",
+        ));
         for part in process.split(':').skip(1).filter(|p| !p.is_empty()) {
-            r.observe(Observable::new(ObservableKind::AppId, part, "app_process_start.process"));
+            r.observe(Observable::new(
+                ObservableKind::AppId,
+                part,
+                "app_process_start.process",
+            ));
         }
     }
-    for ev in ["package_installed", "package_updated", "package_uninstalled"] {
-        r.observe(Observable::new(ObservableKind::AppId, field(ev, "package_name"), "package_name"));
+    for ev in [
+        "package_installed",
+        "package_updated",
+        "package_uninstalled",
+    ] {
+        r.observe(Observable::new(
+            ObservableKind::AppId,
+            field(ev, "package_name"),
+            "package_name",
+        ));
     }
-    r.observe(Observable::new(ObservableKind::AppId, field("adb_shell_cmd", "command"), "adb_shell_cmd.command"));
+    r.observe(Observable::new(
+        ObservableKind::AppId,
+        field("adb_shell_cmd", "command"),
+        "adb_shell_cmd.command",
+    ));
     for ev in ["adb_sync_recv_file", "adb_sync_send_file"] {
-        r.observe(Observable::new(ObservableKind::FilePath, field(ev, "path"), "path"));
+        r.observe(Observable::new(
+            ObservableKind::FilePath,
+            field(ev, "path"),
+            "path",
+        ));
     }
 }
 

@@ -58,14 +58,24 @@ pub fn message_record(mut entry: Map<String, Value>, source: Source) -> Record {
     let sent = as_int(entry.get("date_sent")).is_some_and(|d| d != 0);
     let body = entry.get("body").and_then(Value::as_str).map(str::to_owned);
     entry.insert("isodate".into(), json!(isodate));
-    entry.insert("direction".into(), json!(if sent { "sent" } else { "received" }));
+    entry.insert(
+        "direction".into(),
+        json!(if sent { "sent" } else { "received" }),
+    );
     let mut r = Record::new(source);
     if let Some(body) = &body {
         let links = find_links(body);
         if !links.is_empty() {
             entry.insert("links".into(), json!(links));
         } else if body.trim().is_empty() {
-            entry.insert("links".into(), if body.is_empty() { Value::Null } else { json!(links) });
+            entry.insert(
+                "links".into(),
+                if body.is_empty() {
+                    Value::Null
+                } else {
+                    json!(links)
+                },
+            );
         }
         for l in links {
             r.observe(Observable::new(ObservableKind::Url, l, "links"));
@@ -75,11 +85,20 @@ pub fn message_record(mut entry: Map<String, Value>, source: Source) -> Record {
     r
 }
 
-fn read_file(backup: &Backup, m: crate::backup::BackupMember<'_>, problems: &mut Vec<Problem>, sink: &mut dyn Sink) {
+fn read_file(
+    backup: &Backup,
+    m: crate::backup::BackupMember<'_>,
+    problems: &mut Vec<Problem>,
+    sink: &mut dyn Sink,
+) {
     let label = format!("{}!/{}", backup.label(), m.name);
     let max = backup.max_member();
     if m.size > max {
-        problems.push(Problem::file(ProblemKind::Skipped, label, format!("{} bytes is over the {max}-byte limit; skipped", m.size)));
+        problems.push(Problem::file(
+            ProblemKind::Skipped,
+            label,
+            format!("{} bytes is over the {max}-byte limit; skipped", m.size),
+        ));
         return;
     }
     let mut bytes = Vec::new();
@@ -91,30 +110,48 @@ fn read_file(backup: &Backup, m: crate::backup::BackupMember<'_>, problems: &mut
     let json = match inflate_bounded(&bytes, MAX_INFLATED) {
         Ok(j) => j,
         Err(e) => {
-            problems.push(Problem::file(ProblemKind::Unreadable, label, format!("not zlib-compressed messages: {e}")));
+            problems.push(Problem::file(
+                ProblemKind::Unreadable,
+                label,
+                format!("not zlib-compressed messages: {e}"),
+            ));
             return;
         }
     };
     let list = match serde_json::from_slice::<Value>(&json) {
         Ok(Value::Array(a)) => a,
         Ok(_) => {
-            problems.push(Problem::file(ProblemKind::Unreadable, label, "not a JSON list of messages"));
+            problems.push(Problem::file(
+                ProblemKind::Unreadable,
+                label,
+                "not a JSON list of messages",
+            ));
             return;
         }
         Err(e) => {
-            problems.push(Problem::file(ProblemKind::Unreadable, label, format!("not valid JSON: {e}")));
+            problems.push(Problem::file(
+                ProblemKind::Unreadable,
+                label,
+                format!("not valid JSON: {e}"),
+            ));
             return;
         }
     };
     let mut skipped = 0u64;
     for (i, v) in list.into_iter().enumerate() {
         match v {
-            Value::Object(entry) => sink.record(message_record(entry, Source::row(&file, "messages", i))),
+            Value::Object(entry) => {
+                sink.record(message_record(entry, Source::row(&file, "messages", i)))
+            }
             _ => skipped += 1,
         }
     }
     if skipped > 0 {
-        problems.push(Problem::file(ProblemKind::Partial, label, format!("{skipped} entries are not messages and were skipped")));
+        problems.push(Problem::file(
+            ProblemKind::Partial,
+            label,
+            format!("{skipped} entries are not messages and were skipped"),
+        ));
     }
 }
 
@@ -123,17 +160,25 @@ fn run(origin: &BackupOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modu
         BackupOrigin::Backup(b) => Arc::clone(b),
         BackupOrigin::Nested(a) => match a.backup()? {
             Some(b) => b,
-            None => return Ok(ModuleOutcome::NotFound("no backup.ab in this AndroidQF acquisition".into())),
+            None => {
+                return Ok(ModuleOutcome::NotFound(
+                    "no backup.ab in this AndroidQF acquisition".into(),
+                ));
+            }
         },
     };
     let mut problems = Vec::new();
-    let result = backup.visit(&PATTERNS, &mut problems, |m, problems| read_file(&backup, m, problems, sink));
+    let result = backup.visit(&PATTERNS, &mut problems, |m, problems| {
+        read_file(&backup, m, problems, sink)
+    });
     for p in problems {
         sink.problem(p);
     }
     match result {
         Ok(()) => Ok(ModuleOutcome::Done),
-        Err(crate::backup::AbError::Encrypted { .. }) => Err(ModuleError::Encrypted { file: backup.label() }),
+        Err(crate::backup::AbError::Encrypted { .. }) => Err(ModuleError::Encrypted {
+            file: backup.label(),
+        }),
         Err(e) => Err(ModuleError::Unreadable {
             file: backup.label(),
             reason: e.to_string(),

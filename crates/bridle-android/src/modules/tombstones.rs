@@ -36,13 +36,25 @@ fn crash_record(c: &Crash, source: Source, tz: &crate::tz::DeviceTz) -> Record {
         ),
     ));
     if let Some(p) = &c.process_name {
-        r.observe(Observable::new(ObservableKind::Process, p.clone(), "process_name"));
+        r.observe(Observable::new(
+            ObservableKind::Process,
+            p.clone(),
+            "process_name",
+        ));
     }
     if let Some(first) = c.command_line.as_ref().and_then(|l| l.first()) {
-        r.observe(Observable::new(ObservableKind::Process, basename(first), "command_line"));
+        r.observe(Observable::new(
+            ObservableKind::Process,
+            basename(first),
+            "command_line",
+        ));
     }
     if let Some(b) = &c.binary_path {
-        r.observe(Observable::new(ObservableKind::FilePath, b.clone(), "binary_path"));
+        r.observe(Observable::new(
+            ObservableKind::FilePath,
+            b.clone(),
+            "binary_path",
+        ));
     }
     if SUSPICIOUS_UIDS.contains(&c.uid) {
         r.alert(Heuristic::new(
@@ -63,9 +75,16 @@ fn run(origin: &DumpsysOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Mod
     };
     let tz = b.tz();
     let files = b.files();
-    let mut members: Vec<_> = files.tree().glob("*/tombstone_*").into_iter().filter(|e| e.is_file()).collect();
+    let mut members: Vec<_> = files
+        .tree()
+        .glob("*/tombstone_*")
+        .into_iter()
+        .filter(|e| e.is_file())
+        .collect();
     if members.is_empty() {
-        return Ok(ModuleOutcome::NotFound("no tombstone files in this bugreport".into()));
+        return Ok(ModuleOutcome::NotFound(
+            "no tombstone files in this bugreport".into(),
+        ));
     }
     members.sort_by(|a, b| a.name.cmp(&b.name));
     for e in members {

@@ -30,7 +30,10 @@ impl AdbKey {
     /// Computes the fingerprint of `key [user]`.
     pub fn from_line(line: &[u8]) -> AdbKey {
         let (key, user) = match line.iter().position(|b| *b == b' ') {
-            Some(i) => (line.get(..i).unwrap_or_default(), line.get(i + 1..).unwrap_or_default()),
+            Some(i) => (
+                line.get(..i).unwrap_or_default(),
+                line.get(i + 1..).unwrap_or_default(),
+            ),
             None => (line, &b""[..]),
         };
         let fingerprint = decode_lenient(key)
@@ -117,7 +120,11 @@ impl AdbState {
             .chain(self.user_keys.iter())
             .filter(|k| {
                 let m = key_material(&k.key);
-                let id = if m.is_empty() { format!("{k:?}") } else { m.to_owned() };
+                let id = if m.is_empty() {
+                    format!("{k:?}")
+                } else {
+                    m.to_owned()
+                };
                 seen.insert(id)
             })
             .collect()
@@ -133,9 +140,7 @@ enum Node {
 
 fn is_identifier(key: &str) -> bool {
     let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_alphabetic())
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
@@ -144,12 +149,19 @@ fn is_structural(key: &str, has_value: bool) -> bool {
 }
 
 fn lstrip(b: &[u8]) -> &[u8] {
-    let n = b.iter().take_while(|c| c.is_ascii_whitespace() || **c == 0x0b).count();
+    let n = b
+        .iter()
+        .take_while(|c| c.is_ascii_whitespace() || **c == 0x0b)
+        .count();
     b.get(n..).unwrap_or_default()
 }
 
 fn rstrip(b: &[u8]) -> &[u8] {
-    let n = b.iter().rev().take_while(|c| c.is_ascii_whitespace() || **c == 0x0b).count();
+    let n = b
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_whitespace() || **c == 0x0b)
+        .count();
     b.get(..b.len() - n).unwrap_or_default()
 }
 
@@ -179,7 +191,9 @@ fn indented(data: &[u8]) -> Result<Vec<Node>, String> {
         let key = std::str::from_utf8(key_bytes)
             .map_err(|_| "a key of the adb dump is not UTF-8".to_owned())?
             .to_owned();
-        let mut top = *stack.last().ok_or("the adb dump closes more than it opens")?;
+        let mut top = *stack
+            .last()
+            .ok_or("the adb dump closes more than it opens")?;
         if in_multiline {
             if key.is_empty() {
                 in_multiline = false;
@@ -198,14 +212,19 @@ fn indented(data: &[u8]) -> Result<Vec<Node>, String> {
             if matches!(nodes.get(top), Some(Node::List(_))) {
                 stack.pop();
             }
-            top = *stack.last().ok_or("the adb dump closes more than it opens")?;
+            top = *stack
+                .last()
+                .ok_or("the adb dump closes more than it opens")?;
         }
         if key == "}" {
             stack.pop();
             continue;
         }
         let Some(value) = value else {
-            return Err(format!("adb dump line without `=`: `{}`", escape_bytes(stripped)));
+            return Err(format!(
+                "adb dump line without `=`: `{}`",
+                escape_bytes(stripped)
+            ));
         };
         let child = if value == b"{" {
             Some(Node::Dict(Vec::new()))
@@ -222,12 +241,10 @@ fn indented(data: &[u8]) -> Result<Vec<Node>, String> {
         };
         nodes.push(node);
         match nodes.get_mut(top) {
-            Some(Node::Dict(entries)) => {
-                match entries.iter_mut().find(|(k, _)| *k == key) {
-                    Some(e) => e.1 = id,
-                    None => entries.push((key, id)),
-                }
-            }
+            Some(Node::Dict(entries)) => match entries.iter_mut().find(|(k, _)| *k == key) {
+                Some(e) => e.1 = id,
+                None => entries.push((key, id)),
+            },
             _ => return Err("the adb dump puts a value inside a list".into()),
         }
         if push {
@@ -248,7 +265,9 @@ fn to_json(nodes: &[Node], id: usize, depth: usize) -> Value {
                 .map(|(k, v)| (k.clone(), to_json(nodes, *v, depth + 1)))
                 .collect(),
         ),
-        Some(Node::List(items)) => Value::Array(items.iter().map(|b| json!(escape_bytes(b))).collect()),
+        Some(Node::List(items)) => {
+            Value::Array(items.iter().map(|b| json!(escape_bytes(b))).collect())
+        }
         Some(Node::Bytes(b)) => json!(escape_bytes(b)),
         None => Value::Null,
     }
@@ -266,8 +285,9 @@ fn child<'a>(nodes: &'a [Node], id: usize, key: &str) -> Option<(usize, &'a Node
 
 static ADB_KEY: LazyLock<Option<regex::Regex>> =
     LazyLock::new(|| regex::Regex::new(r"<adbKey\s([^>]*)>").ok());
-static ATTR: LazyLock<Option<regex::Regex>> =
-    LazyLock::new(|| regex::Regex::new(r#"([A-Za-z_:][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok());
+static ATTR: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+    regex::Regex::new(r#"([A-Za-z_:][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok()
+});
 
 fn unescape_xml(s: &str) -> String {
     s.replace("&lt;", "<")
@@ -314,9 +334,14 @@ pub fn parse(content: &[u8]) -> Result<AdbState, String> {
     let end = rfind(b"}\n")
         .filter(|e| *e > start)
         .ok_or("the ADB manager state is incomplete")?;
-    let body = rstrip(content.get(start + 2..end.saturating_sub(2).max(start + 2)).unwrap_or_default());
+    let body = rstrip(
+        content
+            .get(start + 2..end.saturating_sub(2).max(start + 2))
+            .unwrap_or_default(),
+    );
     let nodes = indented(body)?;
-    let (dm, _) = child(&nodes, 0, "debugging_manager").ok_or("no debugging_manager in the ADB state")?;
+    let (dm, _) =
+        child(&nodes, 0, "debugging_manager").ok_or("no debugging_manager in the ADB state")?;
     let keystore_node = child(&nodes, 0, "keystore").or_else(|| child(&nodes, dm, "keystore"));
     let keystore_bytes = keystore_node.and_then(|(_, n)| match n {
         Node::List(items) if !items.is_empty() => Some(items.join(&b"\n"[..])),
@@ -373,7 +398,8 @@ mod tests {
         ] {
             let _ = parse(bad);
         }
-        let ok = parse(b"\n{\n  debugging_manager={\n    user_keys=QUJDRA== me@host\n\n  }\n}\n").unwrap();
+        let ok = parse(b"\n{\n  debugging_manager={\n    user_keys=QUJDRA== me@host\n\n  }\n}\n")
+            .unwrap();
         assert_eq!(ok.user_keys.len(), 1);
         assert_eq!(ok.user_keys[0].user, "me@host");
         assert!(!ok.user_keys[0].fingerprint.is_empty());

@@ -59,7 +59,12 @@ impl Permission {
         m.insert("name".into(), json!(self.name));
         m.insert(
             "entries".into(),
-            Value::Array(self.entries.iter().map(|e| Value::Object(e.json())).collect()),
+            Value::Array(
+                self.entries
+                    .iter()
+                    .map(|e| Value::Object(e.json()))
+                    .collect(),
+            ),
         );
         if let Some(a) = &self.access {
             m.insert("access".into(), json!(a));
@@ -102,28 +107,30 @@ where
     let mut uid: Option<String> = None;
     let mut in_packages = false;
 
-    let close_entry = |perm: &mut Option<Permission>, entry: &mut Option<OpEntry>, dropped: &mut u64| {
-        if let Some(e) = entry.take()
-            && let Some(p) = perm.as_mut()
-        {
-            if p.entries.len() < MAX_ENTRIES {
-                p.entries.push(e);
-            } else {
-                *dropped += 1;
+    let close_entry =
+        |perm: &mut Option<Permission>, entry: &mut Option<OpEntry>, dropped: &mut u64| {
+            if let Some(e) = entry.take()
+                && let Some(p) = perm.as_mut()
+            {
+                if p.entries.len() < MAX_ENTRIES {
+                    p.entries.push(e);
+                } else {
+                    *dropped += 1;
+                }
             }
-        }
-    };
-    let close_perm = |package: &mut Option<Package>, perm: &mut Option<Permission>, dropped: &mut u64| {
-        if let Some(p) = perm.take()
-            && let Some(pkg) = package.as_mut()
-        {
-            if pkg.permissions.len() < MAX_PERMISSIONS {
-                pkg.permissions.push(p);
-            } else {
-                *dropped += 1;
+        };
+    let close_perm =
+        |package: &mut Option<Package>, perm: &mut Option<Permission>, dropped: &mut u64| {
+            if let Some(p) = perm.take()
+                && let Some(pkg) = package.as_mut()
+            {
+                if pkg.permissions.len() < MAX_PERMISSIONS {
+                    pkg.permissions.push(p);
+                } else {
+                    *dropped += 1;
+                }
             }
-        }
-    };
+        };
 
     for line in lines {
         let line = line.as_ref();
@@ -161,7 +168,10 @@ where
             });
             continue;
         }
-        if package.is_some() && line.starts_with("      ") && line.chars().nth(6).is_some_and(|c| c != ' ') {
+        if package.is_some()
+            && line.starts_with("      ")
+            && line.chars().nth(6).is_some_and(|c| c != ' ')
+        {
             close_entry(&mut perm, &mut entry, &mut dropped);
             close_perm(&mut package, &mut perm, &mut dropped);
             let mut words = line.split_whitespace();
@@ -227,6 +237,9 @@ mod tests {
         assert_eq!(e[0].kind, "fg-s");
         assert_eq!(e[0].time.unwrap().to_mvt(), "2021-05-19 22:02:52.054000");
         assert!(e[1].time.is_none());
-        assert_eq!(b.json()["permissions"][0]["entries"][1].get("timestamp"), None);
+        assert_eq!(
+            b.json()["permissions"][0]["entries"][1].get("timestamp"),
+            None
+        );
     }
 }

@@ -43,7 +43,10 @@ impl DailyUpdate {
     /// MVT's timeline text.
     pub fn timeline_text(&self) -> String {
         if self.vers == "0" {
-            format!("Recorded uninstall of package {} (vers 0)", self.package_name)
+            format!(
+                "Recorded uninstall of package {} (vers 0)",
+                self.package_name
+            )
         } else if self.action == "downgrade" {
             format!(
                 "Recorded downgrade of package {} from vers {} to vers {}",
@@ -52,7 +55,10 @@ impl DailyUpdate {
                 self.vers
             )
         } else {
-            format!("Recorded update of package {} with vers {}", self.package_name, self.vers)
+            format!(
+                "Recorded update of package {} with vers {}",
+                self.package_name, self.vers
+            )
         }
     }
 }
@@ -87,7 +93,10 @@ where
             let timeframe = timeframe.trim_matches(':');
             match timeframe.split_once(" to ") {
                 Some((f, t)) => {
-                    daily = Some((py::slice(f, 0, Some(10)).to_owned(), py::slice(t, 0, Some(10)).to_owned()));
+                    daily = Some((
+                        py::slice(f, 0, Some(10)).to_owned(),
+                        py::slice(t, 0, Some(10)).to_owned(),
+                    ));
                 }
                 None => {
                     out.bad_lines += 1;
@@ -144,13 +153,20 @@ fn detect_uninstalls_and_downgrades(out: &mut Daily) {
     });
     let mut versions: BTreeMap<String, i64> = BTreeMap::new();
     for i in order {
-        let Some(r) = out.records.get_mut(i) else { continue };
+        let Some(r) = out.records.get_mut(i) else {
+            continue;
+        };
         if r.vers == "0" {
-            out.alerts.push((i, format!("Detected uninstall of package {} (vers 0)", r.package_name)));
+            out.alerts.push((
+                i,
+                format!("Detected uninstall of package {} (vers 0)", r.package_name),
+            ));
             versions.remove(&r.package_name);
             continue;
         }
-        let Ok(current) = r.vers.trim().parse::<i64>() else { continue };
+        let Ok(current) = r.vers.trim().parse::<i64>() else {
+            continue;
+        };
         if let Some(prev) = versions.get(&r.package_name).copied()
             && current < prev
         {
@@ -229,16 +245,22 @@ where
             time_elapsed = format!("{first} {second}");
         }
         let (event, uid, package_name, service) = if py::find(line, "+job") > 0 {
-            let Some((u, p, s)) = job(line, "+job=") else { continue };
+            let Some((u, p, s)) = job(line, "+job=") else {
+                continue;
+            };
             ("start_job", u, p, s)
         } else if py::find(line, "-job") > 0 {
-            let Some((u, p, s)) = job(line, "-job=") else { continue };
+            let Some((u, p, s)) = job(line, "-job=") else {
+                continue;
+            };
             ("end_job", u, p, s)
         } else if py::find(line, "+running +wake_lock=") > 0 {
             let Some(payload) = line.split_once("+running +wake_lock=").map(|x| x.1) else {
                 continue;
             };
-            let Some((uid, _)) = payload.split_once(':') else { continue };
+            let Some((uid, _)) = payload.split_once(':') else {
+                continue;
+            };
             let start = py::find(line, "*walarm*:") + 9;
             let tail = py::slice(line, start, None);
             let service = tail.split(' ').next().unwrap_or_default();
@@ -256,7 +278,9 @@ where
             };
             let colon = top + py::find(py::slice(line, top, None), ":");
             let uid = py::slice(line, top + 5, Some(colon)).to_owned();
-            let package = py::slice(line, colon + 1, None).trim_matches('"').to_owned();
+            let package = py::slice(line, colon + 1, None)
+                .trim_matches('"')
+                .to_owned();
             (event, uid, package, String::new())
         } else {
             continue;
@@ -282,8 +306,14 @@ mod tests {
         assert_eq!(d.records.len(), 3);
         assert_eq!(d.bad_lines, 1);
         assert_eq!(d.alerts.len(), 2);
-        assert_eq!(d.alerts[0].1, "Detected uninstall of package com.example.removed (vers 0)");
-        assert_eq!(d.alerts[1].1, "Detected downgrade of package com.example.app from vers 10 to vers 9");
+        assert_eq!(
+            d.alerts[0].1,
+            "Detected uninstall of package com.example.removed (vers 0)"
+        );
+        assert_eq!(
+            d.alerts[1].1,
+            "Detected downgrade of package com.example.app from vers 10 to vers 9"
+        );
         assert_eq!(d.records[2].previous_vers.as_deref(), Some("10"));
         assert_eq!(d.records[2].from, "2022-08-17");
         assert_eq!(

@@ -60,7 +60,9 @@ where
             old_done = true;
             continue;
         }
-        let Some(service) = line.split(':').nth(1) else { continue };
+        let Some(service) = line.split(':').nth(1) else {
+            continue;
+        };
         let service = service.trim();
         emit(AccessibilityService {
             package_name: service.split('/').next().unwrap_or_default().to_owned(),
@@ -120,7 +122,9 @@ where
             intent = None;
             continue;
         }
-        let Some(activity) = line.trim().split(' ').nth(1) else { continue };
+        let Some(activity) = line.trim().split(' ').nth(1) else {
+            continue;
+        };
         emit(Activity {
             intent: current.clone(),
             package_name: activity.split('/').next().unwrap_or_default().to_owned(),
@@ -154,7 +158,10 @@ where
     let mut in_table = false;
     let mut in_non_data = false;
     let mut intent: Option<String> = None;
-    let slot = |out: &mut Vec<(String, Vec<Receiver>)>, index: &mut BTreeMap<String, usize>, name: &str, reset: bool| {
+    let slot = |out: &mut Vec<(String, Vec<Receiver>)>,
+                index: &mut BTreeMap<String, usize>,
+                name: &str,
+                reset: bool| {
         match index.get(name) {
             Some(&i) => {
                 if reset && let Some(e) = out.get_mut(i) {
@@ -207,7 +214,9 @@ where
             intent = None;
             continue;
         }
-        let Some(receiver) = parts.get(1) else { continue };
+        let Some(receiver) = parts.get(1) else {
+            continue;
+        };
         if count >= MAX_RECEIVERS {
             continue;
         }
@@ -224,11 +233,26 @@ where
 
 /// Receivers of these intents can intercept SMS and calls (MVT logs them).
 pub const SENSITIVE_INTENTS: [(&str, &str); 5] = [
-    ("android.provider.Telephony.NEW_OUTGOING_SMS", "intercept outgoing SMS messages"),
-    ("android.provider.Telephony.SMS_RECEIVED", "intercept incoming SMS messages"),
-    ("android.intent.action.DATA_SMS_RECEIVED", "intercept incoming data SMS message"),
-    ("android.intent.action.PHONE_STATE", "monitor telephony state/incoming calls"),
-    ("android.intent.action.NEW_OUTGOING_CALL", "monitor outgoing calls"),
+    (
+        "android.provider.Telephony.NEW_OUTGOING_SMS",
+        "intercept outgoing SMS messages",
+    ),
+    (
+        "android.provider.Telephony.SMS_RECEIVED",
+        "intercept incoming SMS messages",
+    ),
+    (
+        "android.intent.action.DATA_SMS_RECEIVED",
+        "intercept incoming data SMS message",
+    ),
+    (
+        "android.intent.action.PHONE_STATE",
+        "monitor telephony state/incoming calls",
+    ),
+    (
+        "android.intent.action.NEW_OUTGOING_CALL",
+        "monitor outgoing calls",
+    ),
 ];
 
 static DBINFO_OP: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
@@ -320,10 +344,19 @@ where
         if !line.starts_with("ChangeId(168419799; name=DOWNSCALED;") {
             continue;
         }
-        let Some((_, rest)) = line.split_once("rawOverrides={") else { continue };
+        let Some((_, rest)) = line.split_once("rawOverrides={") else {
+            continue;
+        };
         let field = rest.split_once("};").map_or(rest, |x| x.0);
         for entry in field.split(", ") {
-            emit(entry.split('=').next().unwrap_or_default().trim().to_owned());
+            emit(
+                entry
+                    .split('=')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            );
         }
     }
 }

@@ -71,14 +71,18 @@ impl Package {
             })
             .collect();
         m.insert("permissions".into(), Value::Array(perms));
-        m.insert("requested_permissions".into(), json!(self.requested_permissions));
+        m.insert(
+            "requested_permissions".into(),
+            json!(self.requested_permissions),
+        );
         m
     }
 }
 
 fn granted(line: &str) -> Option<bool> {
     let info = line.trim().split(':').nth(1)?;
-    info.contains("granted=").then(|| info.contains("granted=true"))
+    info.contains("granted=")
+        .then(|| info.contains("granted=true"))
 }
 
 fn after_eq(line: &str) -> String {
@@ -86,7 +90,11 @@ fn after_eq(line: &str) -> String {
 }
 
 fn after_first_eq(line: &str) -> String {
-    line.split_once('=').map(|x| x.1).unwrap_or_default().trim().to_owned()
+    line.split_once('=')
+        .map(|x| x.1)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 fn user_of(trimmed: &str) -> Option<Option<u64>> {
@@ -104,7 +112,8 @@ pub fn parse_details(package_name: &str, lines: &[String]) -> Package {
         package_name: package_name.to_owned(),
         ..Package::default()
     };
-    let (mut in_install, mut in_runtime, mut in_declared, mut in_requested) = (false, false, false, true);
+    let (mut in_install, mut in_runtime, mut in_declared, mut in_requested) =
+        (false, false, false, true);
     let mut user: Option<u64> = None;
     let mut first_install: Vec<(Option<u64>, String)> = Vec::new();
     let mut runtime: BTreeMap<Option<u64>, Vec<PackagePermission>> = BTreeMap::new();
@@ -168,7 +177,9 @@ pub fn parse_details(package_name: &str, lines: &[String]) -> Package {
         } else if trimmed.starts_with("installerPackageName=") {
             p.installer = after_first_eq(line);
         } else if trimmed.starts_with("pkgFlags=") {
-            p.system = after_first_eq(line).split_whitespace().any(|f| f == "SYSTEM");
+            p.system = after_first_eq(line)
+                .split_whitespace()
+                .any(|f| f == "SYSTEM");
         } else if trimmed.starts_with("firstInstallTime=") {
             let value = after_first_eq(line);
             match first_install.iter_mut().find(|(u, _)| *u == user) {
@@ -187,7 +198,12 @@ pub fn parse_details(package_name: &str, lines: &[String]) -> Package {
             in_requested = true;
         }
     }
-    let pick = |u: Option<u64>| first_install.iter().find(|(x, _)| *x == u).map(|x| x.1.clone());
+    let pick = |u: Option<u64>| {
+        first_install
+            .iter()
+            .find(|(x, _)| *x == u)
+            .map(|x| x.1.clone())
+    };
     p.first_install_time = pick(Some(0))
         .or_else(|| pick(None))
         .or_else(|| first_install.first().map(|x| x.1.clone()))

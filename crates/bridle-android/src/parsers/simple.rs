@@ -99,16 +99,56 @@ pub struct DangerousSetting {
 
 /// MVT's list of dangerous settings.
 pub const DANGEROUS_SETTINGS: [DangerousSetting; 10] = [
-    DangerousSetting { key: "verifier_verify_adb_installs", safe_value: "1", description: "disabled Google Play Services apps verification" },
-    DangerousSetting { key: "package_verifier_enable", safe_value: "1", description: "disabled Google Play Protect" },
-    DangerousSetting { key: "package_verifier_state", safe_value: "1", description: "disabled APK package verification" },
-    DangerousSetting { key: "package_verifier_user_consent", safe_value: "1", description: "disabled Google Play Protect" },
-    DangerousSetting { key: "upload_apk_enable", safe_value: "1", description: "disabled Google Play Protect" },
-    DangerousSetting { key: "adb_install_need_confirm", safe_value: "1", description: "disabled confirmation of adb apps installation" },
-    DangerousSetting { key: "send_security_reports", safe_value: "1", description: "disabled sharing of security reports" },
-    DangerousSetting { key: "samsung_errorlog_agree", safe_value: "1", description: "disabled sharing of crash logs with manufacturer" },
-    DangerousSetting { key: "send_action_app_error", safe_value: "1", description: "disabled applications errors reports" },
-    DangerousSetting { key: "accessibility_enabled", safe_value: "0", description: "enabled accessibility services" },
+    DangerousSetting {
+        key: "verifier_verify_adb_installs",
+        safe_value: "1",
+        description: "disabled Google Play Services apps verification",
+    },
+    DangerousSetting {
+        key: "package_verifier_enable",
+        safe_value: "1",
+        description: "disabled Google Play Protect",
+    },
+    DangerousSetting {
+        key: "package_verifier_state",
+        safe_value: "1",
+        description: "disabled APK package verification",
+    },
+    DangerousSetting {
+        key: "package_verifier_user_consent",
+        safe_value: "1",
+        description: "disabled Google Play Protect",
+    },
+    DangerousSetting {
+        key: "upload_apk_enable",
+        safe_value: "1",
+        description: "disabled Google Play Protect",
+    },
+    DangerousSetting {
+        key: "adb_install_need_confirm",
+        safe_value: "1",
+        description: "disabled confirmation of adb apps installation",
+    },
+    DangerousSetting {
+        key: "send_security_reports",
+        safe_value: "1",
+        description: "disabled sharing of security reports",
+    },
+    DangerousSetting {
+        key: "samsung_errorlog_agree",
+        safe_value: "1",
+        description: "disabled sharing of crash logs with manufacturer",
+    },
+    DangerousSetting {
+        key: "send_action_app_error",
+        safe_value: "1",
+        description: "disabled applications errors reports",
+    },
+    DangerousSetting {
+        key: "accessibility_enabled",
+        safe_value: "0",
+        description: "enabled accessibility services",
+    },
 ];
 
 /// The dangerous-setting entry a key/value pair trips, if any.
@@ -156,7 +196,10 @@ impl Mount {
         m.insert("filesystem_type".into(), json!(self.filesystem_type));
         m.insert("mount_options".into(), json!(self.mount_options));
         m.insert("options_list".into(), json!(self.options));
-        m.insert("is_system_partition".into(), json!(self.is_system_partition));
+        m.insert(
+            "is_system_partition".into(),
+            json!(self.is_system_partition),
+        );
         m.insert("is_read_write".into(), json!(self.is_read_write));
         m
     }
@@ -256,7 +299,10 @@ mod tests {
     fn getprop() {
         assert_eq!(
             getprop_line("[ro.build.version.sdk]: [30]"),
-            Some(Prop { name: "ro.build.version.sdk".into(), value: "30".into() })
+            Some(Prop {
+                name: "ro.build.version.sdk".into(),
+                value: "30".into()
+            })
         );
         assert_eq!(getprop_line("[empty]: []"), None);
         assert_eq!(getprop_line("garbage"), None);
@@ -264,11 +310,15 @@ mod tests {
 
     #[test]
     fn ps_rows() {
-        let p = ps_line("root             1     0   57912   2084 0                   0 S init").unwrap().unwrap();
+        let p = ps_line("root             1     0   57912   2084 0                   0 S init")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.name, "init");
         assert_eq!(p.json["pid"], 1);
         assert_eq!(p.json["wchan"], "0");
-        let p = ps_line("u:r:init:s0 root 1 0 1 2 SyS_epoll_wait 0 S [init]").unwrap().unwrap();
+        let p = ps_line("u:r:init:s0 root 1 0 1 2 SyS_epoll_wait 0 S [init]")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.json["label"], "u:r:init:s0");
         assert_eq!(p.name, "init");
         let p = ps_line("root 2 0 0 0 0 S kthreadd").unwrap().unwrap();
@@ -284,8 +334,20 @@ mod tests {
         assert!(m.is_system_partition && m.is_read_write);
         let h = m.heuristics();
         assert_eq!(h.len(), 2);
-        assert_eq!(h[0], (true, "Root detected /system partition is mounted as read-write (rw)".into()));
-        assert_eq!(h[1], (false, "Suspicious mount options found for /system: rw".into()));
+        assert_eq!(
+            h[0],
+            (
+                true,
+                "Root detected /system partition is mounted as read-write (rw)".into()
+            )
+        );
+        assert_eq!(
+            h[1],
+            (
+                false,
+                "Suspicious mount options found for /system: rw".into()
+            )
+        );
         let m = mount_line("/dev/block/dm-3 on /vendor type ext4 (ro,seclabel,noatime)").unwrap();
         assert!(m.heuristics().is_empty());
         let m = mount_line("/dev/block/dm-4 on /system_dlkm type ext4 (ro,noatime)").unwrap();

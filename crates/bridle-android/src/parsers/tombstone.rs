@@ -74,7 +74,11 @@ impl Crash {
         m.insert("file_name".into(), json!(self.file_name));
         m.insert(
             "file_timestamp".into(),
-            json!(self.file_timestamp.map(Timestamp::to_mvt).unwrap_or_default()),
+            json!(
+                self.file_timestamp
+                    .map(Timestamp::to_mvt)
+                    .unwrap_or_default()
+            ),
         );
         m.insert("build_fingerprint".into(), json!(self.build_fingerprint));
         m.insert("revision".into(), json!(self.revision));
@@ -157,7 +161,12 @@ fn parse_signal(line: &str) -> Option<SignalInfo> {
 
 /// Parses a text tombstone. Only the first `pid:` line counts (later ones are other
 /// threads). `Err` names what is missing or malformed.
-pub fn parse_text(file_name: &str, file_timestamp: Option<Timestamp>, content: &str, tz: &DeviceTz) -> Result<Crash, String> {
+pub fn parse_text(
+    file_name: &str,
+    file_timestamp: Option<Timestamp>,
+    content: &str,
+    tz: &DeviceTz,
+) -> Result<Crash, String> {
     let mut c = Crash {
         file_name: file_name.to_owned(),
         file_timestamp,
@@ -191,8 +200,10 @@ pub fn parse_text(file_name: &str, file_timestamp: Option<Timestamp>, content: &
             seen.timestamp = true;
         } else if line.starts_with("Process uptime") {
             if let Some(v) = value_after_colon(line, "Process uptime") {
-                c.process_uptime =
-                    Some(parse_int(v.trim_end_matches('s')).ok_or_else(|| bad("unreadable Process uptime"))?);
+                c.process_uptime = Some(
+                    parse_int(v.trim_end_matches('s'))
+                        .ok_or_else(|| bad("unreadable Process uptime"))?,
+                );
             }
         } else if line.starts_with("Cmdline") {
             if let Some(v) = value_after_colon(line, "Cmdline") {
@@ -269,7 +280,12 @@ fn check(seen: &Seen) -> Result<(), String> {
 
 /// Parses a protobuf tombstone. Decoding is bounded by the input (prost checks every length
 /// against the buffer and limits nesting), so hostile bytes give an error, never a panic.
-pub fn parse_protobuf(file_name: &str, file_timestamp: Option<Timestamp>, data: &[u8], tz: &DeviceTz) -> Result<Crash, String> {
+pub fn parse_protobuf(
+    file_name: &str,
+    file_timestamp: Option<Timestamp>,
+    data: &[u8],
+    tz: &DeviceTz,
+) -> Result<Crash, String> {
     let t = pb::Tombstone::decode(data).map_err(|e| format!("not a tombstone protobuf: {e}"))?;
     let timestamp = parse_with_offset(&t.timestamp, tz)
         .ok_or_else(|| format!("unreadable timestamp `{}`", t.timestamp))?;

@@ -49,12 +49,17 @@ pub fn levels(sink: &VecSink) -> Vec<Level> {
 
 /// A string field of a record.
 pub fn field<'a>(r: &'a Record, key: &str) -> &'a str {
-    r.data.get(key).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("no string field {key} in {:?}", r.data))
+    r.data
+        .get(key)
+        .and_then(|v| v.as_str())
+        .unwrap_or_else(|| panic!("no string field {key} in {:?}", r.data))
 }
 
 /// Whether a record has an observable of this kind and value.
 pub fn observes(r: &Record, kind: bridle_model::ObservableKind, value: &str) -> bool {
-    r.observables.iter().any(|o| o.kind == kind && o.value == value)
+    r.observables
+        .iter()
+        .any(|o| o.kind == kind && o.value == value)
 }
 
 /// SHA-256 of every file under a path (or of the file), sorted: to show evidence is unchanged.
@@ -73,7 +78,10 @@ pub fn tree_hash(root: &Path) -> Vec<(String, String)> {
                 stack.push(e.path());
             } else if t.is_file() {
                 let (h, _) = bridle_evidence::hash_file(&e.path()).unwrap();
-                out.push((e.path().strip_prefix(root).unwrap().display().to_string(), h));
+                out.push((
+                    e.path().strip_prefix(root).unwrap().display().to_string(),
+                    h,
+                ));
             }
         }
     }
@@ -112,7 +120,8 @@ pub fn write_zip(path: &Path, files: &[(&str, &[u8])]) {
     use std::io::Write;
     let f = std::fs::File::create(path).unwrap();
     let mut w = zip::ZipWriter::new(f);
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for (name, data) in files {
         w.start_file(*name, opts).unwrap();
         w.write_all(data).unwrap();
