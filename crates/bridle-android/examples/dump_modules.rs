@@ -7,7 +7,7 @@ use bridle_android::{
     AndroidKind, AndroidQf, Backup, Bugreport, IntrusionLogs, OpenOptions, detect, modules,
 };
 use bridle_evidence::EvidenceLog;
-use bridle_model::VecSink;
+use bridle_model::{Heuristic, Problem, Record, Sink, VecSink};
 use std::sync::Arc;
 
 fn main() {
@@ -40,6 +40,21 @@ fn main() {
     };
     let verbose = std::env::var_os("VERBOSE").is_some();
     for m in mods {
+        if !verbose {
+            // Count only, keeping nothing: shows the modules' own memory use.
+            let mut c = Counting::default();
+            let out = m.run(&mut c);
+            println!(
+                "{:32} {:?} records={} timeline={} alerts={} problems={}",
+                m.info().slug,
+                out.as_ref().map(|_| ()).map_err(ToString::to_string),
+                c.records,
+                c.timeline,
+                c.alerts,
+                c.problems
+            );
+            continue;
+        }
         let mut sink = VecSink::default();
         let out = m.run(&mut sink);
         println!(
@@ -51,7 +66,7 @@ fn main() {
             sink.heuristics().count(),
             sink.problems.len()
         );
-        if verbose {
+        {
             for r in sink.records.iter().take(3) {
                 let s = serde_json::to_string(&r.data).unwrap();
                 println!("   {}", s.chars().take(300).collect::<String>());
@@ -68,4 +83,27 @@ fn main() {
         println!("log problem: {p:?}");
     }
     println!("evidence files: {}", log.files().len());
+}
+
+/// A sink that only counts.
+#[derive(Default)]
+struct Counting {
+    records: u64,
+    timeline: u64,
+    alerts: u64,
+    problems: u64,
+}
+
+impl Sink for Counting {
+    fn record(&mut self, r: Record) {
+        self.records += 1;
+        self.timeline += r.timeline.len() as u64;
+        self.alerts += r.heuristics.len() as u64;
+    }
+    fn alert(&mut self, _: Heuristic) {
+        self.alerts += 1;
+    }
+    fn problem(&mut self, _: Problem) {
+        self.problems += 1;
+    }
 }

@@ -2,4 +2,5 @@
 
 /// Android tombstones (native crash records).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
+#[rustfmt::skip]
 pub mod tombstone;
