@@ -4,7 +4,6 @@
 //! never beside the evidence, and capped in size.
 
 use crate::error::OpenError;
-use std::io::{BufReader, Read};
 use std::path::Path;
 
 /// The first line of a binary age file.
@@ -37,6 +36,7 @@ pub fn decrypt_to_temp(
             identity_file.display()
         )));
     }
+    use std::io::{BufReader, Read};
     let file = std::fs::File::open(path).map_err(|e| OpenError::Io {
         path: path.to_path_buf(),
         source: e,

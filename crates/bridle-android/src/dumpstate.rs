@@ -108,11 +108,15 @@ impl Dumpstate {
             }
             (lines.truncated_lines(), lines.take_error())
         };
+        let failed = error.is_some();
         if let Some(e) = error {
             problems.push(files.problem(
                 ProblemKind::Partial,
                 member,
-                format!("read error while indexing sections: {e}; sections after it are not seen"),
+                format!(
+                    "read error after {} bytes while indexing sections: {e}; sections after it are not seen, and the file's hash covers only those bytes",
+                    reader.bytes_read()
+                ),
             ));
         }
         if truncated > 0 {
@@ -125,7 +129,11 @@ impl Dumpstate {
                 ),
             ));
         }
-        let file = reader.cite()?;
+        let file = if failed {
+            reader.cite_partial()
+        } else {
+            reader.cite()?
+        };
         let tz = match tz_name {
             Some(n) => DeviceTz::from_name(&n),
             None => fallback_tz.clone(),

@@ -164,6 +164,18 @@ pub struct HashingReader<'a> {
 }
 
 impl HashingReader<'_> {
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.size
+    }
+
+    /// Cites the member from the bytes read so far, for a member that cannot be read to the
+    /// end (a damaged archive member): the citation's size says how much the hash covers.
+    pub fn cite_partial(self) -> Arc<EvidenceFile> {
+        let sha = hex::encode(self.hasher.finalize());
+        self.files.cite(&self.name, sha, self.size)
+    }
+
     /// Cites the member: from the hash computed while reading when it was read to the end,
     /// otherwise by hashing it again.
     pub fn cite(self) -> Result<Arc<EvidenceFile>, ArchiveError> {

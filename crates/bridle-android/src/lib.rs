@@ -7,7 +7,7 @@
 //! | `adb backup` file (`.ab`) or unpacked folder | [`Backup::open`] | [`modules::backup_modules`] |
 //! | intrusion logs (folder or zip) | [`IntrusionLogs::open`] | [`modules::intrusion_log_modules`] |
 //!
-//! [`detect`] tells the kinds apart by content. Every view reads the evidence in place
+//! [`detect()`] tells the kinds apart by content. Every view reads the evidence in place
 //! through [`bridle_evidence::archive::Tree`] (no extraction; nested archives from memory or
 //! a private temporary file), cites every file it reads in the run's evidence log with its
 //! SHA-256, and streams: files.json entries, dumpsys sections, tar members and log lines

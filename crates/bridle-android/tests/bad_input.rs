@@ -465,3 +465,40 @@ fn streaming_files_json_array_memory_is_per_entry() {
     assert_eq!(field(&sink.records[19_999], "path"), "/sdcard/f19999");
     assert!(sink.problems.is_empty());
 }
+
+#[test]
+fn bugreport_zip_with_a_damaged_dumpstate_member() {
+    // The dumpstate stored uncompressed, with a byte changed after its sections: its CRC
+    // fails at the end of the member. Sections are still read; the damage is reported.
+    let dir = tempfile::tempdir().unwrap();
+    let mut dump = std::fs::read(mvt("android_data/bugreport/dumpstate.txt")).unwrap();
+    dump.extend_from_slice(b"\ntrailing logcat MARKER line\n");
+    let zip = dir.path().join("bugreport.zip");
+    {
+        let f = std::fs::File::create(&zip).unwrap();
+        let mut w = zip::ZipWriter::new(f);
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        w.start_file("main_entry.txt", stored).unwrap();
+        w.write_all(b"dumpstate.txt").unwrap();
+        w.start_file("dumpstate.txt", stored).unwrap();
+        w.write_all(&dump).unwrap();
+        w.finish().unwrap();
+    }
+    let mut bytes = std::fs::read(&zip).unwrap();
+    replace_all(&mut bytes, b"MARKER", b"MARKEX");
+    std::fs::write(&zip, &bytes).unwrap();
+    let log = EvidenceLog::new();
+    let b = Arc::new(Bugreport::open(&zip, log.clone(), ArchiveLimits::default()).unwrap());
+    let results = run_all(&modules::bugreport_modules(&b));
+    let (_, out, appops) = results.iter().find(|r| r.0 == "dumpsys_appops").unwrap();
+    assert!(out.is_ok(), "{out:?}");
+    assert_eq!(appops.records.len(), 12);
+    let problems = log.problems();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains("CRC-32") && p.file.as_deref() == Some("dumpstate.txt")),
+        "{problems:?}"
+    );
+}
