@@ -17,9 +17,9 @@ pub struct AccessibilityService {
 static ENABLED_SERVICE: LazyLock<Option<regex::Regex>> =
     LazyLock::new(|| regex::Regex::new(r"\{([^{]+?)\}").ok());
 
-/// Parses `dumpsys accessibility` (both formats). Takes the lines twice as MVT does (the
-/// old format's list, then every `Enabled services:` line), so it needs a restartable
-/// source: the caller passes the section's lines as a slice-like iterator factory.
+/// Parses `dumpsys accessibility` (both formats) in one pass: the old format's
+/// `installed services:` list up to its `}`, and every Android 14 `Enabled services:{{...}}`
+/// line, emitted after the old list's services as MVT's two loops order them.
 pub fn parse_accessibility<I, S>(lines: I, mut emit: impl FnMut(AccessibilityService))
 where
     I: IntoIterator<Item = S>,
