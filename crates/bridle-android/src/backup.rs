@@ -123,6 +123,16 @@ pub fn read_header<R: BufRead>(r: &mut R) -> Result<AbHeader, AbError> {
     })
 }
 
+/// Whether a file is an `.ab` backup whose header says it is encrypted (so a password must be
+/// asked for before opening it).
+pub fn is_encrypted_file(path: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut r = BufReader::new(f);
+    read_header(&mut r).is_ok_and(|h| h.encryption != "none")
+}
+
 /// Opens an `.ab` stream and returns its header and the tar stream inside.
 ///
 /// Unencrypted backups are read here (zlib inflated on the fly, a premature end of the zlib

@@ -47,11 +47,35 @@ pub struct IocArgs {
     pub only_given_iocs: bool,
 }
 
+/// Where a backup password comes from. There is deliberately no `--password VALUE`: a
+/// password on the command line ends up in shell histories and process lists.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PasswordArgs {
+    /// Read the backup password from this file (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE", conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+    /// Read the backup password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+impl PasswordArgs {
+    /// As the library-facing source.
+    pub fn source(&self) -> crate::secrets::PasswordSource {
+        crate::secrets::PasswordSource {
+            file: self.password_file.clone(),
+            stdin: self.password_stdin,
+        }
+    }
+}
+
 /// `bridle check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// The acquisition: an iOS backup folder (or the folder holding exactly one backup), an
-    /// iOS filesystem dump folder, or an unpacked sysdiagnose folder.
+    /// iOS filesystem dump folder, an unpacked sysdiagnose folder, an AndroidQF folder, zip or
+    /// .zip.age, an Android bugreport zip or folder, an Android backup (.ab or unpacked), or a
+    /// folder or zip of Android intrusion logs.
     #[arg(required_unless_present = "list_modules")]
     pub path: Option<PathBuf>,
     /// Indicators.
@@ -71,6 +95,16 @@ pub struct CheckArgs {
     /// names, the search for process binaries missing from the dump).
     #[arg(long)]
     pub fast: bool,
+    /// Backup password sources (encrypted iOS backups and Android `.ab` files).
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// The age identity (private key) file of an encrypted AndroidQF acquisition (`.zip.age`).
+    #[arg(long, value_name = "FILE")]
+    pub age_identity: Option<PathBuf>,
+    /// The device's time zone (IANA name, e.g. Europe/Rome) for intrusion logs, whose times
+    /// have no zone. AndroidQF acquisitions take it from the device's properties.
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
     /// Worker threads (default: the number of CPUs).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
