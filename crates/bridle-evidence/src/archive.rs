@@ -32,10 +32,12 @@ mod name;
 mod tar_index;
 #[cfg(test)]
 mod tests;
+mod unpack;
 mod zip_index;
 
 pub use backing::Member;
 pub use name::{MAX_NAME_BYTES, NameProblem, validate_member_name};
+pub use unpack::UnpackReport;
 
 use backing::{Backing, PosReader};
 use bridle_model::{Problem, ProblemKind, Timestamp};

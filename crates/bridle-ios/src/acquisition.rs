@@ -203,6 +203,8 @@ pub struct Ios {
     /// netusage both search for process binaries).
     file_names: OnceLock<FileNameIndex>,
     sysdiagnose: Option<SysdiagnoseName>,
+    /// The private folder an archive was unpacked into; removed when the view is dropped.
+    unpacked: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl Ios {
@@ -235,6 +237,7 @@ impl Ios {
             fast: false,
             file_names: OnceLock::new(),
             sysdiagnose: None,
+            unpacked: None,
         })
     }
 
@@ -253,6 +256,7 @@ impl Ios {
             fast: false,
             file_names: OnceLock::new(),
             sysdiagnose: None,
+            unpacked: None,
         })
     }
 
@@ -281,7 +285,70 @@ impl Ios {
             fast: false,
             file_names: OnceLock::new(),
             sysdiagnose,
+            unpacked: None,
         })
+    }
+
+    /// Opens an iOS acquisition held in an archive (`.tar`, `.tar.gz`, `.zip`): a filesystem
+    /// dump, a sysdiagnose as the phone writes it, or a zipped backup. The archive is indexed
+    /// with the archive caps (member names validated, bombs and oversized members refused,
+    /// links never followed out), then unpacked once into a private temporary folder that
+    /// lives as long as the view: SQLite needs files, and a tar.gz cannot seek. Skipped
+    /// members are reported as problems; the archive itself is cited with its SHA-256.
+    pub fn open_archive(
+        path: &Path,
+        log: EvidenceLog,
+        limits: Limits,
+        archive_limits: bridle_evidence::archive::ArchiveLimits,
+    ) -> Result<Ios, OpenError> {
+        let name = path.file_name().map_or_else(
+            || "archive".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let arch = |e: bridle_evidence::archive::ArchiveError| {
+            OpenError::Evidence(EvidenceError::Malformed {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        };
+        log.register(path, &name, &name)?;
+        let tree = bridle_evidence::archive::Tree::open_with(path, archive_limits).map_err(arch)?;
+        for p in tree.problems() {
+            log.note(p.clone());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("bridle-unpacked-")
+            .tempdir()
+            .map_err(|e| EvidenceError::Io {
+                path: std::env::temp_dir(),
+                source: e,
+            })?;
+        tree.unpack_to(tmp.path()).map_err(arch)?;
+        let unpacked = Some(std::sync::Arc::new(tmp));
+        let dir = unpacked
+            .as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default();
+        let mut ios = if find_dump_root(&dir).is_some() {
+            Ios::open_fs(&dir, log, limits)?
+        } else if crate::sysdiagnose::find_sysdiagnose_root(&dir).is_some() {
+            let ios = Ios::open_sysdiagnose(&dir, log, limits)?;
+            match (
+                ios.sysdiagnose.is_none(),
+                crate::sysdiagnose::parse_sysdiagnose_name(&name),
+            ) {
+                (true, Some(n)) => ios.with_sysdiagnose_name(n),
+                _ => ios,
+            }
+        } else if find_backup_root(&dir).is_ok() {
+            Ios::open_backup(&dir, log, limits)?
+        } else {
+            return Err(OpenError::NotADump {
+                path: path.to_path_buf(),
+            });
+        };
+        ios.unpacked = unpacked;
+        Ok(ios)
     }
 
     /// The same view in MVT's `--fast` mode: the filesystem module skips its process-name

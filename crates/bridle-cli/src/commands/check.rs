@@ -17,6 +17,8 @@ enum Kind {
     IosBackup,
     IosFs,
     IosSysdiagnose,
+    /// A `.tar`, `.tar.gz` or `.zip` holding an iOS dump, sysdiagnose or backup.
+    IosArchive,
     Android(AndroidKind),
 }
 
@@ -37,6 +39,7 @@ impl Kind {
             Kind::IosBackup => "ios_backup",
             Kind::IosFs => "ios_fs",
             Kind::IosSysdiagnose => "ios_sysdiagnose",
+            Kind::IosArchive => "ios_archive",
             Kind::Android(k) => k.as_str(),
         }
     }
@@ -47,6 +50,7 @@ impl Kind {
             Kind::IosBackup => bridle_ios::modules::backup_module_infos(),
             Kind::IosFs => bridle_ios::modules::fs_module_infos(),
             Kind::IosSysdiagnose => bridle_ios::modules::sysdiagnose_module_infos(),
+            Kind::IosArchive => Vec::new(),
             Kind::Android(AndroidKind::AndroidQf | AndroidKind::AndroidQfAge) => {
                 a::androidqf_module_infos()
             }
@@ -75,6 +79,9 @@ fn detect(path: &Path) -> Result<Kind> {
     if let Some(k) = bridle_android::detect(path) {
         return Ok(Kind::Android(k));
     }
+    if path.is_file() && is_archive(path) {
+        return Ok(Kind::IosArchive);
+    }
     bail!(
         "{}: not a recognised acquisition. bridle check reads iOS backups (a folder with \
          Info.plist and Manifest.db, or the folder holding exactly one), iOS filesystem dumps \
@@ -83,6 +90,19 @@ fn detect(path: &Path) -> Result<Kind> {
          unpacked) and Android intrusion logs",
         path.display()
     )
+}
+
+/// Whether a file starts like a gzip, tar or zip archive.
+fn is_archive(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = head.get(..n).unwrap_or_default();
+    head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(b"PK\x03\x04")
+        || head.get(257..262) == Some(b"ustar".as_slice())
 }
 
 fn print_modules(infos: &[ModuleInfo]) {
@@ -156,6 +176,21 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         Kind::IosSysdiagnose => {
             let ios = Ios::open_sysdiagnose(path, log.clone(), Limits::default())?;
             bridle_ios::modules::sysdiagnose_modules(&Arc::new(ios))
+        }
+        Kind::IosArchive => {
+            let ios = Ios::open_archive(
+                path,
+                log.clone(),
+                Limits::default(),
+                bridle_evidence::archive::ArchiveLimits::default(),
+            )?
+            .with_fast(args.fast);
+            let ios = Arc::new(ios);
+            match ios.kind() {
+                bridle_ios::IosKind::Backup => bridle_ios::modules::backup_modules(&ios),
+                bridle_ios::IosKind::FileSystem => bridle_ios::modules::fs_modules(&ios),
+                bridle_ios::IosKind::Sysdiagnose => bridle_ios::modules::sysdiagnose_modules(&ios),
+            }
         }
         Kind::Android(k) => match android_modules(k, path, &log, args)? {
             Some(m) => m,
