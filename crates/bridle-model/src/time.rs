@@ -112,20 +112,25 @@ impl Timestamp {
     /// Formats by hand: this runs for every record of every large table, and strftime's
     /// generality costs several times more.
     fn civil_text(self, sep: char) -> String {
-        use std::fmt::Write;
         let secs = self.0.div_euclid(1_000_000);
         let micros = self.0.rem_euclid(1_000_000);
         let days = secs.div_euclid(86_400);
         let tod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        let mut out = String::with_capacity(26);
-        let _ = write!(
-            out,
-            "{y:04}-{m:02}-{d:02}{sep}{:02}:{:02}:{:02}.{micros:06}",
-            tod / 3600,
-            tod % 3600 / 60,
-            tod % 60
-        );
+        let mut out = String::with_capacity(27);
+        push_digits(&mut out, y, 4);
+        out.push('-');
+        push_digits(&mut out, m, 2);
+        out.push('-');
+        push_digits(&mut out, d, 2);
+        out.push(sep);
+        push_digits(&mut out, tod / 3600, 2);
+        out.push(':');
+        push_digits(&mut out, tod % 3600 / 60, 2);
+        out.push(':');
+        push_digits(&mut out, tod % 60, 2);
+        out.push('.');
+        push_digits(&mut out, micros, 6);
         out
     }
 
@@ -147,6 +152,23 @@ impl Timestamp {
             .ok()?;
         let ts = jiff::tz::TimeZone::UTC.to_timestamp(dt).ok()?;
         Timestamp::from_unix_micros(ts.as_microsecond())
+    }
+}
+
+/// Appends `v` (0 <= v, within the range the constructors allow) zero-padded to `width`
+/// digits.
+fn push_digits(out: &mut String, v: i64, width: u32) {
+    let mut div = 10i64.pow(width.saturating_sub(1));
+    let mut v = v.max(0);
+    // Values wider than `width` (never produced here) still print every digit.
+    while div > 0 && v / div >= 10 {
+        div *= 10;
+    }
+    while div > 0 {
+        let digit = (v / div) % 10;
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        v %= div;
+        div /= 10;
     }
 }
 
