@@ -52,6 +52,12 @@ pub enum AbError {
         /// What was found.
         detail: String,
     },
+    /// The password does not decrypt the backup's master key.
+    #[error("the password is wrong: it does not decrypt the backup's master key")]
+    WrongPassword,
+    /// Decryption failed (damaged data, bad padding, a corrupt stream).
+    #[error("decryption failed: {0}")]
+    Decrypt(String),
     /// Reading failed.
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -123,6 +129,14 @@ pub fn read_header<R: BufRead>(r: &mut R) -> Result<AbHeader, AbError> {
     })
 }
 
+/// Whether a file starts with the `.ab` magic line.
+pub fn is_ab_file(path: &Path) -> bool {
+    let mut head = [0u8; 15];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == *AB_MAGIC)
+}
+
 /// Whether a file is an `.ab` backup whose header says it is encrypted (so a password must be
 /// asked for before opening it).
 pub fn is_encrypted_file(path: &Path) -> bool {
@@ -133,6 +147,10 @@ pub fn is_encrypted_file(path: &Path) -> bool {
     read_header(&mut r).is_ok_and(|h| h.encryption != "none")
 }
 
+/// How much of an `.ab` is read ahead to parse its header (five short lines and a hex
+/// master-key blob: well under this).
+const HEAD_PEEK: u64 = 64 * 1024;
+
 /// Opens an `.ab` stream and returns its header and the tar stream inside.
 ///
 /// Unencrypted backups are read here (zlib inflated on the fly, a premature end of the zlib
@@ -141,22 +159,36 @@ pub fn open_ab<'a, R: Read + 'a>(
     reader: R,
     password: Option<&Zeroizing<String>>,
 ) -> Result<(AbHeader, Box<dyn Read + 'a>), AbError> {
-    let mut r = BufReader::with_capacity(1 << 16, reader);
-    let header = read_header(&mut r)?;
+    // Read the head once: parse the header from it, then hand the whole stream (head
+    // included) to the decryptor or to the clear-text reader.
+    let mut reader = reader;
+    let mut head = Vec::new();
+    (&mut reader).take(HEAD_PEEK).read_to_end(&mut head)?;
+    let header = read_header(&mut io::Cursor::new(&head))?;
+    let whole = io::Cursor::new(head).chain(reader);
     if header.encryption != "none" {
-        // TODO(lead): wire bridle-crypto AbReader here. `bridle_crypto::android::AbReader::open`
-        // takes the whole `.ab` stream (header included) and the password, and yields the
-        // decrypted, inflated tar; this seam then only picks the clear-text path or it.
-        let _ = password;
-        return Err(AbError::Encrypted {
-            algorithm: header.encryption.clone(),
-            reason: if header.encryption == "AES-256" {
-                "decryption of .ab files is not wired in this build yet"
-            } else {
-                "unknown encryption algorithm"
+        if header.encryption != "AES-256" {
+            return Err(AbError::Encrypted {
+                algorithm: header.encryption.clone(),
+                reason: "unknown encryption algorithm",
+            });
+        }
+        let Some(password) = password else {
+            return Err(AbError::Encrypted {
+                algorithm: header.encryption.clone(),
+                reason: "a password is needed",
+            });
+        };
+        let r = bridle_crypto::android::AbReader::open(whole, Some(password.as_bytes())).map_err(
+            |e| match e {
+                bridle_crypto::android::AbError::WrongPassword => AbError::WrongPassword,
+                other => AbError::Decrypt(other.to_string()),
             },
-        });
+        )?;
+        return Ok((header, Box::new(r)));
     }
+    let mut r = BufReader::with_capacity(1 << 16, whole);
+    let header = read_header(&mut r)?;
     let body: Box<dyn Read + 'a> = if header.compressed {
         let mut inflater = Inflater::new(r);
         inflater

@@ -25,6 +25,12 @@ pub enum Command {
     /// Scan files and folders for zero-click exploit files (FORCEDENTRY, BLASTPASS,
     /// TRIANGULATION, CVE-2025-43300, CVE-2025-21043, LANDFALL), recognised by content.
     Scan(ScanArgs),
+    /// Decrypt an encrypted iOS backup into a folder (as a plain backup, or with readable
+    /// paths), or an Android `.ab` backup into a plain tar file.
+    Decrypt(DecryptArgs),
+    /// iOS tools.
+    #[command(subcommand)]
+    Ios(IosCommand),
     /// Manage indicator files.
     #[command(subcommand)]
     Iocs(IocsCommand),
@@ -98,6 +104,10 @@ pub struct CheckArgs {
     /// Backup password sources (encrypted iOS backups and Android `.ab` files).
     #[command(flatten)]
     pub password: PasswordArgs,
+    /// The derived key of an encrypted iOS backup (64 hex digits, as `bridle ios extract-key`
+    /// writes it), instead of the password: skips the slow key derivation.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// The age identity (private key) file of an encrypted AndroidQF acquisition (`.zip.age`).
     #[arg(long, value_name = "FILE")]
     pub age_identity: Option<PathBuf>,
@@ -140,6 +150,53 @@ pub struct ScanArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// How `bridle decrypt` lays out an iOS backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// A plain backup (`xx/<fileID>`, decrypted Manifest.db) that MVT and bridle read.
+    Backup,
+    /// Readable `<domain>/<relativePath>` folders.
+    Tree,
+}
+
+/// `bridle decrypt`.
+#[derive(Debug, Clone, Args)]
+pub struct DecryptArgs {
+    /// The encrypted backup: an iOS backup folder or an Android `.ab` file.
+    pub backup: PathBuf,
+    /// Where to write: a new or empty folder (iOS) or a new `.tar` file (Android).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// iOS: the layout of the decrypted files.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Backup)]
+    pub layout: LayoutArg,
+    /// Password sources.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// iOS: the derived key file instead of the password.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// `bridle ios ...`.
+#[derive(Debug, Subcommand)]
+pub enum IosCommand {
+    /// Derive the key of an encrypted backup from its password (the slow step) and print it,
+    /// or write it to a file, for later use with --key-file. The key decrypts the backup:
+    /// keep it as safe as the password.
+    ExtractKey {
+        /// The encrypted backup folder.
+        backup: PathBuf,
+        /// Write the key to this new file (created with owner-only permissions) instead of
+        /// printing it.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Password sources.
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
 }
 
 /// `bridle iocs ...`.

@@ -46,6 +46,14 @@ pub enum OpenError {
         /// More detail.
         extra: String,
     },
+    /// The password or key does not unlock the backup.
+    #[error("{path}: {reason}")]
+    Unlock {
+        /// The backup folder.
+        path: PathBuf,
+        /// Why.
+        reason: crate::encrypted::UnlockFailure,
+    },
     /// The backup is encrypted and no key was given.
     #[error(
         "{path}: the backup is encrypted; a password is needed to check it (decryption is not supported yet by this command)"
@@ -143,8 +151,12 @@ pub struct Locations {
 /// A file found in an acquisition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
-    /// Where the bytes are on disk (inside the acquisition).
+    /// Where the readable bytes are: the file itself, or for an encrypted backup its
+    /// decrypted copy in a private temporary folder.
     pub path: PathBuf,
+    /// The file in the acquisition as it is on disk (what evidence citations hash): the same
+    /// as `path` except in an encrypted backup, where it is the encrypted blob.
+    pub evidence_path: PathBuf,
     /// The path relative to the acquisition root, `/`-separated.
     pub stored: String,
     /// The device's name for it: `domain/relativePath` in a backup.
@@ -197,7 +209,7 @@ pub struct Ios {
     root: Root,
     log: EvidenceLog,
     limits: Limits,
-    manifest: Result<PathBuf, String>,
+    pub(crate) manifest: Result<PathBuf, String>,
     fast: bool,
     /// Built on first use by whichever module asks first, then shared (DataUsage and
     /// netusage both search for process binaries).
@@ -205,6 +217,8 @@ pub struct Ios {
     sysdiagnose: Option<SysdiagnoseName>,
     /// The private folder an archive was unpacked into; removed when the view is dropped.
     unpacked: Option<std::sync::Arc<tempfile::TempDir>>,
+    /// For an encrypted backup: the unlocked keys and the decrypted files.
+    pub(crate) decryptor: Option<Arc<crate::encrypted::Decryptor>>,
 }
 
 impl Ios {
@@ -214,20 +228,49 @@ impl Ios {
     /// Manifest.db is not fatal: modules that find their files by fileID still run, and the
     /// ones that need the Manifest report the problem.
     pub fn open_backup(path: &Path, log: EvidenceLog, limits: Limits) -> Result<Ios, OpenError> {
+        Self::open_backup_with(path, log, limits, None)
+    }
+
+    /// Opens a backup, unlocking it with `key` when it is encrypted. An encrypted backup
+    /// without a key is [`OpenError::Encrypted`]; a wrong key is [`OpenError::Unlock`] with
+    /// [`crate::encrypted::UnlockFailure::WrongPassword`].
+    pub fn open_backup_with(
+        path: &Path,
+        log: EvidenceLog,
+        limits: Limits,
+        key: Option<crate::encrypted::BackupKey>,
+    ) -> Result<Ios, OpenError> {
         let dir = find_backup_root(path)?;
         let root = Root::new(&dir)?;
         let manifest_plist = dir.join("Manifest.plist");
+        let mut encrypted = false;
         if manifest_plist.is_file() {
             let plist = plist_json::read_plist(&manifest_plist, &limits)?;
             log.register(&manifest_plist, "Manifest.plist", "Manifest.plist")?;
-            if matches!(
+            encrypted = matches!(
                 plist_json::get(&plist, "IsEncrypted"),
                 Some(plist::Value::Boolean(true))
-            ) {
-                return Err(OpenError::Encrypted { path: dir });
-            }
+            );
         }
-        let manifest = Self::check_manifest(&dir, &log);
+        let (manifest, decryptor) = if encrypted {
+            let Some(key) = key else {
+                return Err(OpenError::Encrypted { path: dir });
+            };
+            let bytes =
+                plist_json::read_capped(&manifest_plist, limits.max_plist_bytes, "a plist")?;
+            let db = dir.join("Manifest.db");
+            log.register(&db, "Manifest.db", "Manifest.db")?;
+            let (d, plain) =
+                crate::encrypted::Decryptor::unlock(&bytes, &db, key).map_err(|reason| {
+                    OpenError::Unlock {
+                        path: dir.clone(),
+                        reason,
+                    }
+                })?;
+            (Ok(plain), Some(Arc::new(d)))
+        } else {
+            (Self::check_manifest(&dir, &log), None)
+        };
         Ok(Ios {
             kind: IosKind::Backup,
             root,
@@ -238,7 +281,27 @@ impl Ios {
             file_names: OnceLock::new(),
             sysdiagnose: None,
             unpacked: None,
+            decryptor,
         })
+    }
+
+    /// Whether this is an encrypted backup (read through its decrypted copies).
+    pub fn is_encrypted(&self) -> bool {
+        self.decryptor.is_some()
+    }
+
+    /// A backup file by fileID, domain and relative path, when its blob is in the backup
+    /// (decrypted first in an encrypted backup).
+    pub fn backup_file(
+        &self,
+        file_id: &str,
+        domain: &str,
+        rel: &str,
+    ) -> Result<Option<Located>, EvidenceError> {
+        match self.blob_path(file_id)? {
+            Some(path) => self.located(path, file_id, domain, rel).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Opens a full filesystem dump folder (the folder holding `private/var`, or its parent).
@@ -257,6 +320,7 @@ impl Ios {
             file_names: OnceLock::new(),
             sysdiagnose: None,
             unpacked: None,
+            decryptor: None,
         })
     }
 
@@ -286,6 +350,7 @@ impl Ios {
             file_names: OnceLock::new(),
             sysdiagnose,
             unpacked: None,
+            decryptor: None,
         })
     }
 
@@ -515,7 +580,7 @@ impl Ios {
         for (domain, rel) in locations.backup {
             let id = backup_file_id(domain, rel);
             if let Some(path) = self.blob_path(&id)? {
-                out.push(self.located(path, &id, domain, rel));
+                out.push(self.located(path, &id, domain, rel)?);
             }
         }
         for pattern in locations.backup_like {
@@ -534,7 +599,7 @@ impl Ios {
                     continue;
                 }
                 if let Some(path) = self.blob_path(&r.file_id)? {
-                    out.push(self.located(path, &r.file_id, &r.domain, &r.relative_path));
+                    out.push(self.located(path, &r.file_id, &r.domain, &r.relative_path)?);
                 }
             }
         }
@@ -588,6 +653,7 @@ impl Ios {
             _ => format!("/{rel}"),
         };
         Located {
+            evidence_path: path.clone(),
             path,
             stored: rel.to_owned(),
             logical,
@@ -660,21 +726,32 @@ impl Ios {
         }
     }
 
-    pub(crate) fn located(&self, path: PathBuf, id: &str, domain: &str, rel: &str) -> Located {
-        Located {
-            path,
+    pub(crate) fn located(
+        &self,
+        path: PathBuf,
+        id: &str,
+        domain: &str,
+        rel: &str,
+    ) -> Result<Located, EvidenceError> {
+        let readable = match (&self.decryptor, &self.manifest) {
+            (Some(d), Ok(manifest)) => d.plaintext(manifest, id, &path)?,
+            _ => path.clone(),
+        };
+        Ok(Located {
+            path: readable,
+            evidence_path: path,
             stored: format!("{}/{id}", id.get(..2).unwrap_or_default()),
             logical: format!("{domain}/{rel}"),
             domain: Some(domain.to_owned()),
             relative_path: Some(rel.to_owned()),
             file_id: Some(id.to_owned()),
-        }
+        })
     }
 
     /// Registers a located file in the evidence log (hashing it) and returns its citation.
     pub fn register(&self, located: &Located) -> Result<Arc<EvidenceFile>, EvidenceError> {
         self.log
-            .register(&located.path, &located.stored, &located.logical)
+            .register(&located.evidence_path, &located.stored, &located.logical)
     }
 
     /// Opens a located SQLite database read-only, with its `-wal`/`-journal` when the backup
@@ -713,9 +790,9 @@ impl Ios {
                 if let Some(p) = self.blob_path(&id)?
                     && std::fs::metadata(&p).is_ok_and(|m| m.len() > 0)
                 {
-                    let side = self.located(p.clone(), &id, domain, &side_rel);
+                    let side = self.located(p, &id, domain, &side_rel)?;
                     self.register(&side)?;
-                    *slot = Some(p);
+                    *slot = Some(side.path);
                 }
             }
         }
@@ -745,6 +822,7 @@ impl Ios {
     /// A clear-text file at the backup's root (Info.plist, Status.plist).
     pub fn root_file(&self, name: &str) -> Result<Option<Located>, EvidenceError> {
         Ok(self.root.resolve(name)?.map(|path| Located {
+            evidence_path: path.clone(),
             path,
             stored: name.to_owned(),
             logical: name.to_owned(),

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod acquisition;
+pub mod encrypted;
 pub mod links;
 pub mod modules;
 mod pyfmt;

@@ -160,14 +160,28 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let modules: Vec<Box<dyn Module>> = match kind {
         Kind::IosBackup => {
             let ios = match Ios::open_backup(path, log.clone(), Limits::default()) {
-                Ok(ios) => Arc::new(ios),
+                Ok(ios) => ios,
                 Err(e @ OpenError::Encrypted { .. }) => {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::CouldNotCheck);
+                    let Some(key) = super::ios_key(args.key_file.as_deref(), &args.password, path)?
+                    else {
+                        eprintln!(
+                            "error: {e}\n  give the password with --password-file, --password-stdin or \
+                             BRIDLE_BACKUP_PASSWORD (or run on a terminal to be asked), or a key with --key-file"
+                        );
+                        return Ok(ExitCode::CouldNotCheck);
+                    };
+                    match Ios::open_backup_with(path, log.clone(), Limits::default(), Some(key)) {
+                        Ok(ios) => ios,
+                        Err(e @ OpenError::Unlock { .. }) => {
+                            eprintln!("error: {e}");
+                            return Ok(ExitCode::CouldNotCheck);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Err(e) => return Err(e.into()),
             };
-            bridle_ios::modules::backup_modules(&ios)
+            bridle_ios::modules::backup_modules(&Arc::new(ios))
         }
         Kind::IosFs => {
             let ios = Ios::open_fs(path, log.clone(), Limits::default())?.with_fast(args.fast);
