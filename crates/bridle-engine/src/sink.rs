@@ -27,6 +27,8 @@ pub struct ModuleReport {
     pub timeline_events: u64,
     /// Problems reported.
     pub problems: u64,
+    /// How long the module ran, in milliseconds (run metadata, varies between runs).
+    pub elapsed_ms: u64,
 }
 
 /// A module's results once it has run.
@@ -279,6 +281,7 @@ pub(crate) fn run_module(
     progress: &dyn Progress,
 ) -> Result<Finished, EngineError> {
     let info = module.info();
+    let started = std::time::Instant::now();
     progress.module_started(info.slug);
     let mut sink = ModuleSink {
         slug: info.slug,
@@ -354,6 +357,7 @@ pub(crate) fn run_module(
         alerts: sink.alerts.len() as u64,
         timeline_events: sink.timeline_events,
         problems: sink.problems.len() as u64,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     progress.module_finished(&report);
     Ok(Finished {
