@@ -13,11 +13,6 @@ mod summary;
 
 use clap::Parser;
 
-/// A check allocates and frees many small values per row (keys, strings, JSON fragments);
-/// mimalloc makes that markedly cheaper than the system allocator (measured: about a tenth of
-/// a check's CPU time went to glibc malloc/free on a 100,000-message backup).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode as ProcessExit;
 
 /// bridle's exit statuses (DESIGN.md promise 4).
