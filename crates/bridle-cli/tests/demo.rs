@@ -121,6 +121,7 @@ fn unknown_module_is_refused_and_modules_listed() {
     assert_eq!(code(&o), 0);
     let list = String::from_utf8_lossy(&o.stdout);
     assert!(list.lines().any(|l| l.starts_with("sms ")), "{list}");
+    assert!(list.contains("ios_fs:"), "{list}");
 }
 
 #[test]

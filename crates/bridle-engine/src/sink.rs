@@ -222,14 +222,33 @@ impl Sink for ModuleSink<'_> {
     }
 }
 
-/// One alert per (observable, indicator): the same indicator matched twice by the same
-/// value in one record says nothing more.
+/// One alert per observable and indicator value: the same value matched twice by the same
+/// observable says nothing more. When the value is an indicator in several files (Amnesty's
+/// and MVT's copies of the same list), the first file loaded carries the alert and the others
+/// are listed in `also_in`.
 fn dedup_hits(
     mut hits: Vec<(usize, bridle_model::IndicatorRef)>,
 ) -> Vec<(usize, bridle_model::IndicatorRef)> {
-    hits.sort_by(|a, b| (a.0, &a.1.stix_id, &a.1.value).cmp(&(b.0, &b.1.stix_id, &b.1.value)));
-    hits.dedup_by(|a, b| a.0 == b.0 && a.1.stix_id == b.1.stix_id && a.1.value == b.1.value);
-    hits
+    // Stable: hits arrive in indicator load order, which decides which file comes first.
+    hits.sort_by(|a, b| (a.0, &a.1.bucket, &a.1.value).cmp(&(b.0, &b.1.bucket, &b.1.value)));
+    let mut out: Vec<(usize, bridle_model::IndicatorRef)> = Vec::with_capacity(hits.len());
+    for (i, hit) in hits {
+        if let Some((j, first)) = out.last_mut()
+            && *j == i
+            && first.bucket == hit.bucket
+            && first.value == hit.value
+        {
+            if first.stix_id != hit.stix_id || first.stix2_file_name != hit.stix2_file_name {
+                let other = format!("{}: {} ({})", hit.stix2_file_name, hit.stix_id, hit.name);
+                if !first.also_in.contains(&other) {
+                    first.also_in.push(other);
+                }
+            }
+            continue;
+        }
+        out.push((i, hit));
+    }
+    out
 }
 
 pub(crate) fn run_module(

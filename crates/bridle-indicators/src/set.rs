@@ -305,6 +305,7 @@ impl IndicatorSet {
             observable_value: observable.value.clone(),
             observable_field: observable.field.to_string(),
             match_rule: rule.as_str().to_owned(),
+            also_in: Vec::new(),
         })
     }
 

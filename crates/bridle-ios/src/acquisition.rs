@@ -10,12 +10,20 @@ use std::sync::Arc;
 pub enum IosKind {
     /// An iTunes/Finder backup (hashed file names indexed by Manifest.db).
     Backup,
+    /// A full filesystem dump: the device's tree, rooted where `private/var` is.
+    FileSystem,
 }
 
 /// Why an acquisition could not be opened at all.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
+    /// Not a filesystem dump (no `private/var` at the root or one folder down).
+    #[error("{path}: does not look like an iOS filesystem dump (no private/var folder)")]
+    NotADump {
+        /// The folder.
+        path: PathBuf,
+    },
     /// Not an iOS backup (and no single sub-folder is one).
     #[error(
         "{path}: does not look like an iOS backup (no Info.plist with Manifest.db or Manifest.plist{extra})"
@@ -84,6 +92,26 @@ pub fn find_backup_root(path: &Path) -> Result<PathBuf, OpenError> {
             extra: format!("; {n} sub-folders are backups, give one of them"),
         }),
     }
+}
+
+fn is_dump_root(p: &Path) -> bool {
+    p.join("private").join("var").is_dir()
+}
+
+/// Finds the root of a filesystem dump: `path` itself when it holds `private/var`, or its
+/// only sub-folder that does (archives often wrap the tree in one folder).
+pub fn find_dump_root(path: &Path) -> Option<PathBuf> {
+    if is_dump_root(path) {
+        return Some(path.to_path_buf());
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|p| is_dump_root(p))
+        .collect();
+    (found.len() == 1).then(|| found.swap_remove(0))
 }
 
 /// Where a module's artifact may be.
@@ -184,6 +212,21 @@ impl Ios {
             log,
             limits,
             manifest,
+        })
+    }
+
+    /// Opens a full filesystem dump folder (the folder holding `private/var`, or its parent).
+    pub fn open_fs(path: &Path, log: EvidenceLog, limits: Limits) -> Result<Ios, OpenError> {
+        let dir = find_dump_root(path).ok_or_else(|| OpenError::NotADump {
+            path: path.to_path_buf(),
+        })?;
+        let root = Root::new(&dir)?;
+        Ok(Ios {
+            kind: IosKind::FileSystem,
+            root,
+            log,
+            limits,
+            manifest: Err("a filesystem dump has no Manifest.db".into()),
         })
     }
 
@@ -301,6 +344,22 @@ impl Ios {
     /// first, then Manifest patterns, each pattern's matches in rowid order). Duplicates are
     /// dropped.
     pub fn locate(&self, locations: &Locations) -> Result<Vec<Located>, EvidenceError> {
+        if self.kind == IosKind::FileSystem {
+            let mut out: Vec<Located> = Vec::new();
+            for pattern in locations.fs {
+                for rel in self.glob(pattern)? {
+                    if out.iter().any(|l| l.stored == rel) {
+                        continue;
+                    }
+                    if let Some(path) = self.root.resolve(&rel)?
+                        && path.is_file()
+                    {
+                        out.push(self.located_fs(path, &rel));
+                    }
+                }
+            }
+            return Ok(out);
+        }
         let mut out: Vec<Located> = Vec::new();
         for (domain, rel) in locations.backup {
             let id = backup_file_id(domain, rel);
@@ -329,6 +388,81 @@ impl Ios {
             }
         }
         Ok(out)
+    }
+
+    /// A file of a filesystem dump at a path relative to the root.
+    pub fn located_fs(&self, path: PathBuf, rel: &str) -> Located {
+        Located {
+            path,
+            stored: rel.to_owned(),
+            logical: format!("/{rel}"),
+            domain: None,
+            relative_path: None,
+            file_id: None,
+        }
+    }
+
+    /// Expands a pattern relative to the root of a dump: `/`-separated components, where `*`
+    /// inside a component matches any run of characters (not `/`). Entries are listed in name
+    /// order; symbolic links are followed only when they stay inside the dump. Written here
+    /// rather than with a glob crate because every step must be checked against the root.
+    pub fn glob(&self, pattern: &str) -> Result<Vec<String>, EvidenceError> {
+        let mut current: Vec<String> = vec![String::new()];
+        let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            let mut next = Vec::new();
+            for base in &current {
+                let join = |name: &str| {
+                    if base.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{base}/{name}")
+                    }
+                };
+                if !part.contains('*') {
+                    let rel = join(part);
+                    if self.exists_inside(&rel, last) {
+                        next.push(rel);
+                    }
+                    continue;
+                }
+                let dir = match self.root.resolve(base) {
+                    Ok(Some(d)) => d,
+                    Ok(None) | Err(EvidenceError::Escapes { .. }) => continue,
+                    Err(e) => return Err(e),
+                };
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                let mut names: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                    .filter(|n| wildcard(part, n))
+                    .collect();
+                names.sort();
+                for n in names {
+                    let rel = join(&n);
+                    if self.exists_inside(&rel, last) {
+                        next.push(rel);
+                    }
+                }
+            }
+            current = next;
+            if current.is_empty() {
+                break;
+            }
+        }
+        Ok(current)
+    }
+
+    /// Whether a relative path exists inside the dump (a folder, unless it is the last
+    /// component).
+    fn exists_inside(&self, rel: &str, last: bool) -> bool {
+        match self.root.resolve(rel) {
+            Ok(Some(p)) => last || p.is_dir(),
+            _ => false,
+        }
     }
 
     fn located(&self, path: PathBuf, id: &str, domain: &str, rel: &str) -> Located {
@@ -360,7 +494,24 @@ impl Ios {
             wal: None,
             journal: None,
         };
-        if let (Some(domain), Some(rel)) = (&located.domain, &located.relative_path) {
+        if self.kind == IosKind::FileSystem {
+            let beside = DbFiles::beside(&located.path);
+            for side in [&beside.wal, &beside.journal].into_iter().flatten() {
+                let name = side
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let rel = match located.stored.rsplit_once('/') {
+                    Some((dir, _)) => format!("{dir}/{name}"),
+                    None => name,
+                };
+                if let Some(p) = self.root.resolve(&rel)? {
+                    self.register(&self.located_fs(p, &rel))?;
+                }
+            }
+            files.wal = beside.wal;
+            files.journal = beside.journal;
+        } else if let (Some(domain), Some(rel)) = (&located.domain, &located.relative_path) {
             for (suffix, slot) in [("-wal", &mut files.wal), ("-journal", &mut files.journal)] {
                 let side_rel = format!("{rel}{suffix}");
                 let id = backup_file_id(domain, &side_rel);
@@ -409,6 +560,28 @@ impl Ios {
     }
 }
 
+/// Matches a name against a pattern where `*` is any run of characters.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return pattern == name;
+    };
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = parts.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = rest.get(at + piece.len()..).unwrap_or_default(),
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// Turns a `*` pattern into a LIKE pattern, escaping LIKE's own wildcards.
 fn like_pattern(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
@@ -442,6 +615,21 @@ mod tests {
             ),
             "e794f6ffcc3c222535f47684a63d5178da3c4500"
         );
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("*", "anything"));
+        assert!(wildcard("shutdown.*.log", "shutdown.0.log"));
+        assert!(!wildcard("shutdown.*.log", "shutdown.log"));
+        assert!(wildcard(
+            "Analytics-Journal-*.ips",
+            "Analytics-Journal-2024-01-01-000000.ips"
+        ));
+        assert!(wildcard("a*b*c", "axxbyyc"));
+        assert!(!wildcard("a*b*c", "axxbyy"));
+        assert!(wildcard("exact", "exact"));
+        assert!(!wildcard("exact", "exact2"));
     }
 
     #[test]

@@ -10,9 +10,10 @@
 mod acquisition;
 pub mod links;
 pub mod modules;
+mod pyfmt;
 pub mod rows;
 
 pub use acquisition::{
     Ios, IosKind, Located, Locations, ManifestFilter, ManifestRow, OpenError, backup_file_id,
-    find_backup_root,
+    find_backup_root, find_dump_root,
 };

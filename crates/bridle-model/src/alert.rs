@@ -30,6 +30,10 @@ pub struct IndicatorRef {
     pub observable_field: String,
     /// How it matched (`exact`, `subdomain`, `truncated process name`...).
     pub match_rule: String,
+    /// The same value is an indicator in other files too: `<file>: <stix id> (<name>)` for
+    /// each (the alert is raised once, for the first file loaded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<String>,
 }
 
 /// Where an alert's evidence is.

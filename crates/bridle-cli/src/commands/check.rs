@@ -14,12 +14,21 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     IosBackup,
+    IosFs,
 }
 
 impl Kind {
     fn as_str(self) -> &'static str {
         match self {
             Kind::IosBackup => "ios_backup",
+            Kind::IosFs => "ios_fs",
+        }
+    }
+
+    fn module_infos(self) -> Vec<ModuleInfo> {
+        match self {
+            Kind::IosBackup => bridle_ios::modules::backup_module_infos(),
+            Kind::IosFs => bridle_ios::modules::fs_module_infos(),
         }
     }
 }
@@ -31,10 +40,13 @@ fn detect(path: &Path) -> Result<Kind> {
     if path.is_dir() && bridle_ios::find_backup_root(path).is_ok() {
         return Ok(Kind::IosBackup);
     }
+    if path.is_dir() && bridle_ios::find_dump_root(path).is_some() {
+        return Ok(Kind::IosFs);
+    }
     bail!(
         "{}: not a recognised acquisition. bridle check reads iOS backups (a folder with \
-         Info.plist and Manifest.db, or the folder holding exactly one); other kinds are not \
-         supported yet",
+         Info.plist and Manifest.db, or the folder holding exactly one) and iOS filesystem \
+         dumps (a folder holding private/var); other kinds are not supported yet",
         path.display()
     )
 }
@@ -48,14 +60,15 @@ fn print_modules(infos: &[ModuleInfo]) {
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let Some(path) = args.path.as_deref() else {
         // --list-modules without a path: every module of every kind.
-        print_modules(&bridle_ios::modules::backup_module_infos());
+        for kind in [Kind::IosBackup, Kind::IosFs] {
+            println!("{}:", kind.as_str());
+            print_modules(&kind.module_infos());
+        }
         return Ok(ExitCode::Clean);
     };
     let kind = detect(path)?;
     if args.list_modules {
-        match kind {
-            Kind::IosBackup => print_modules(&bridle_ios::modules::backup_module_infos()),
-        }
+        print_modules(&kind.module_infos());
         return Ok(ExitCode::Clean);
     }
 
@@ -101,6 +114,10 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             };
             bridle_ios::modules::backup_modules(&ios)
+        }
+        Kind::IosFs => {
+            let ios = Arc::new(Ios::open_fs(path, log.clone(), Limits::default())?);
+            bridle_ios::modules::fs_modules(&ios)
         }
     };
     let modules = select(modules, &args.modules)?;

@@ -57,33 +57,120 @@ macro_rules! ios_module {
     };
 }
 
+pub mod applications;
 pub mod backup_info;
+pub mod calendar;
+pub mod calls;
+pub mod chrome_favicon;
+pub mod chrome_history;
+pub mod configuration_profiles;
+pub mod contacts;
+mod coredata;
+pub mod datausage;
+pub mod firefox_favicon;
+pub mod firefox_history;
+mod found;
+pub mod global_preferences;
+pub mod id_status_cache;
+pub mod interaction_c;
+pub mod locationd_clients;
 pub mod manifest;
+pub mod os_analytics_ad_daily;
+pub mod profile_events;
+pub mod safari_browser_state;
+pub mod safari_history;
+pub mod shortcuts;
 pub mod sms;
+pub mod sms_attachments;
 pub mod tcc;
+pub mod webkit_resource_load_statistics;
+pub mod webkit_session_resource_log;
+pub mod whatsapp;
+pub mod whatsapp_contacts;
 
 /// Lists the backup modules once, in MVT's order, to build both the modules and their
 /// descriptions (for `--list-modules`, which needs no acquisition).
-macro_rules! backup_module_list {
-    ($($module:ident :: $ty:ident),* $(,)?) => {
-        /// Every module of `check` on a backup, in MVT's order.
-        pub fn backup_modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
+macro_rules! module_list {
+    ($modules:ident, $infos:ident, $what:literal, [$($module:ident :: $ty:ident),* $(,)?]) => {
+        #[doc = concat!("Every module of `check` on ", $what, ", in MVT's order.")]
+        pub fn $modules(ios: &Arc<Ios>) -> Vec<Box<dyn Module>> {
             vec![$(Box::new($module::$ty::new(Arc::clone(ios)))),*]
         }
 
-        /// What [`backup_modules`] returns, without an acquisition.
-        pub fn backup_module_infos() -> Vec<ModuleInfo> {
+        #[doc = concat!("The modules for ", $what, ", without an acquisition.")]
+        pub fn $infos() -> Vec<ModuleInfo> {
             vec![$($module::$ty::INFO),*]
         }
     };
 }
 
-backup_module_list![
-    backup_info::BackupInfo,
-    manifest::Manifest,
-    tcc::Tcc,
-    sms::Sms,
-];
+module_list!(
+    backup_modules,
+    backup_module_infos,
+    "a backup",
+    [
+        backup_info::BackupInfo,
+        configuration_profiles::ConfigurationProfiles,
+        manifest::Manifest,
+        profile_events::ProfileEvents,
+        calls::Calls,
+        chrome_favicon::ChromeFavicon,
+        chrome_history::ChromeHistory,
+        contacts::Contacts,
+        firefox_favicon::FirefoxFavicon,
+        firefox_history::FirefoxHistory,
+        id_status_cache::IdStatusCache,
+        interaction_c::InteractionC,
+        locationd_clients::LocationdClients,
+        os_analytics_ad_daily::OsAnalyticsAdDaily,
+        datausage::Datausage,
+        safari_browser_state::SafariBrowserState,
+        safari_history::SafariHistory,
+        tcc::Tcc,
+        sms::Sms,
+        sms_attachments::SmsAttachments,
+        webkit_resource_load_statistics::WebkitResourceLoadStatistics,
+        webkit_session_resource_log::WebkitSessionResourceLog,
+        whatsapp::Whatsapp,
+        whatsapp_contacts::WhatsappContacts,
+        shortcuts::Shortcuts,
+        applications::Applications,
+        calendar::Calendar,
+        global_preferences::GlobalPreferences,
+    ]
+);
+
+module_list!(
+    fs_modules,
+    fs_module_infos,
+    "a filesystem dump",
+    [
+        calls::Calls,
+        chrome_favicon::ChromeFavicon,
+        chrome_history::ChromeHistory,
+        contacts::Contacts,
+        firefox_favicon::FirefoxFavicon,
+        firefox_history::FirefoxHistory,
+        id_status_cache::IdStatusCache,
+        interaction_c::InteractionC,
+        locationd_clients::LocationdClients,
+        os_analytics_ad_daily::OsAnalyticsAdDaily,
+        datausage::Datausage,
+        safari_browser_state::SafariBrowserState,
+        safari_history::SafariHistory,
+        tcc::Tcc,
+        sms::Sms,
+        sms_attachments::SmsAttachments,
+        webkit_resource_load_statistics::WebkitResourceLoadStatistics,
+        webkit_session_resource_log::WebkitSessionResourceLog,
+        whatsapp::Whatsapp,
+        whatsapp_contacts::WhatsappContacts,
+        shortcuts::Shortcuts,
+        applications::Applications,
+        calendar::Calendar,
+        global_preferences::GlobalPreferences,
+    ]
+);
 
 /// A module error for an evidence error, naming the file.
 pub(crate) fn unreadable(logical: &str, e: &EvidenceError) -> ModuleError {

@@ -1,5 +1,6 @@
 //! Shared helpers for tests that read the fixtures in ../shared.
 
+// Test helpers panic on purpose: a broken fixture must fail the test loudly.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use bridle_evidence::{EvidenceLog, Limits};
