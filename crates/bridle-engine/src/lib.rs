@@ -17,6 +17,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alerts;
 mod output;
 mod sink;
 mod timeline;
