@@ -1,7 +1,7 @@
 //! `bridle check`: detect the acquisition, run its modules, write results, summarise.
 
 use crate::args::CheckArgs;
-use crate::{ExitCode, indicators, progress, summary};
+use crate::{ExitCode, indicators, progress, seal, summary};
 use anyhow::{Context, Result, bail};
 use bridle_engine::{Config, RunInfo};
 use bridle_evidence::{EvidenceLog, Limits, Root};
@@ -95,6 +95,14 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         }
     }
 
+    if args.sign.sign.is_some() && args.output.is_none() {
+        bail!("--sign needs --output: it signs the results folder's manifest");
+    }
+    // A wrong key should fail before the check, not after it.
+    if let Some(key) = &args.sign.sign {
+        bridle_report::sign::load_secret(key)?;
+    }
+
     let loaded = indicators::load(&args.iocs)?;
     if !args.quiet {
         for p in &loaded.report.problems {
@@ -142,12 +150,21 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let result = bridle_engine::run(modules, &matcher, &config, &info, &files, &bar);
     bar.finish();
     let summary = result?;
+    let sealed = match &args.output {
+        Some(out) => Some(seal::seal(out, args.sign.sign.as_deref())?),
+        None => None,
+    };
 
     if !args.quiet {
         eprint!(
             "{}",
             summary::render(&summary, loaded.report.set.len(), args.output.as_deref())
         );
+    }
+    if !args.quiet
+        && let Some(fp) = sealed.as_ref().and_then(|s| s.fingerprint.as_ref())
+    {
+        eprintln!("Signed with key {fp}.");
     }
     eprintln!("{}", summary::verdict(&summary));
     Ok(if summary.has_findings() {

@@ -1,7 +1,11 @@
 //! One module per command.
 
+mod case;
 mod check;
 mod iocs;
+mod keygen;
+mod recheck;
+mod verify;
 
 use crate::ExitCode;
 use crate::args::{Cli, Command};
@@ -10,6 +14,10 @@ use crate::args::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Recheck(args) => recheck::run(&args),
+        Command::Case(cmd) => case::run(cmd),
+        Command::Verify(args) => verify::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
         Command::Iocs(cmd) => iocs::run(cmd),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -24,4 +32,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// one place to do it if that ever changes.
 pub fn command_line() -> Vec<String> {
     std::env::args().collect()
+}
+
+/// The current time, RFC 3339 UTC, for run metadata.
+pub fn now() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_micros()).ok());
+    micros
+        .and_then(bridle_model::Timestamp::from_unix_micros)
+        .map(bridle_model::Timestamp::to_rfc3339)
+        .unwrap_or_default()
 }

@@ -1,0 +1,502 @@
+//! Reading a results folder back: what `recheck`, the report, `verify` and the case store
+//! need from an earlier check's files.
+//!
+//! A results folder is our own output, but it is read months later, after it has been
+//! copied, archived, perhaps edited by hand: it is treated as untrusted input like evidence.
+//! Lines and files are size-capped, every line error names the file and the line, and files
+//! are streamed (hashed while read, so a re-check can compare them with the run's manifest
+//! without reading them twice).
+
+use bridle_model::{Map, Observable, Source, Timestamp};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Longest line of `observables.jsonl` read, in bytes. One record's observables: a record
+/// with thousands of links is still far below.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// Largest whole-file JSON read into memory (`info.json`, `alerts.json`).
+pub const MAX_JSON_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Why a results file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The file is not there.
+    #[error("{}: missing", path.display())]
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not what bridle wrote (bad JSON, truncated, too large).
+    #[error("{}: {why}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl ReadError {
+    fn io(path: &Path, source: std::io::Error) -> ReadError {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ReadError::Missing {
+                path: path.to_owned(),
+            }
+        } else {
+            ReadError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    }
+
+    /// The file concerned.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::Missing { path }
+            | ReadError::Io { path, .. }
+            | ReadError::Invalid { path, .. } => path,
+        }
+    }
+}
+
+/// SHA-256 and size of the bytes that went through a [`HashingReader`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest256 {
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Bytes read.
+    pub size: u64,
+}
+
+/// A reader that hashes what it reads.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps a reader.
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The digest of everything read so far.
+    pub fn digest(&self) -> Digest256 {
+        Digest256 {
+            sha256: hex::encode(self.hasher.clone().finalize()),
+            size: self.size,
+        }
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(read) = buf.get(..n) {
+            self.hasher.update(read);
+        }
+        self.size = self.size.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+/// SHA-256 and size of a whole file, streamed.
+pub fn hash_file(path: &Path) -> Result<Digest256, ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let mut reader = HashingReader::new(file);
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| ReadError::io(path, e))?;
+    Ok(reader.digest())
+}
+
+/// Reads a whole JSON file (capped at [`MAX_JSON_FILE_BYTES`]) with its digest.
+pub fn read_json<T: de::DeserializeOwned>(path: &Path) -> Result<(T, Digest256), ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let mut reader = HashingReader::new(file.take(MAX_JSON_FILE_BYTES.saturating_add(1)));
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::io(path, e))?;
+    if bytes.len() as u64 > MAX_JSON_FILE_BYTES {
+        return Err(ReadError::Invalid {
+            path: path.to_owned(),
+            why: format!("larger than {MAX_JSON_FILE_BYTES} bytes"),
+        });
+    }
+    let value = serde_json::from_slice(&bytes).map_err(|e| ReadError::Invalid {
+        path: path.to_owned(),
+        why: json_why(&e),
+    })?;
+    Ok((value, reader.digest()))
+}
+
+fn json_why(e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        format!("truncated ({e})")
+    } else {
+        e.to_string()
+    }
+}
+
+/// One line of `observables.jsonl`: the observables of one record, with where the record
+/// is and when it happened.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ObservableLine {
+    /// Module slug.
+    pub module: String,
+    /// Position of the record in `<module>.json`.
+    pub record: u64,
+    /// Where the record was read.
+    #[serde(default)]
+    pub source: Source,
+    /// The record's time (absent in files written before bridle recorded it).
+    #[serde(default, deserialize_with = "opt_time")]
+    pub time: Option<Timestamp>,
+    /// The observables.
+    pub observables: Vec<Observable>,
+}
+
+/// The same line without its source, which is skipped without allocating: a re-check parses
+/// the source only of the few lines that match.
+#[derive(Debug, Deserialize)]
+pub struct LightLine<'a> {
+    /// Module slug.
+    #[serde(borrow)]
+    pub module: Cow<'a, str>,
+    /// Position of the record in `<module>.json`.
+    pub record: u64,
+    /// The record's time.
+    #[serde(default, deserialize_with = "opt_time")]
+    pub time: Option<Timestamp>,
+    /// The observables.
+    pub observables: Vec<Observable>,
+    // `source` is not a field here: serde skips unknown keys without allocating.
+}
+
+fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    let s = Option::<Cow<'de, str>>::deserialize(d)?;
+    Ok(s.as_deref().and_then(Timestamp::parse))
+}
+
+/// Checks what a line says before it is trusted to name files.
+fn check_line(module: &str) -> Result<(), String> {
+    if crate::output::is_safe_slug(module) {
+        Ok(())
+    } else {
+        Err(format!(
+            "module name {:?} is not a module slug",
+            bridle_model::sanitize::for_terminal(module)
+        ))
+    }
+}
+
+/// Parses a whole line.
+pub fn parse_line(line: &[u8]) -> Result<ObservableLine, String> {
+    let parsed: ObservableLine = serde_json::from_slice(line).map_err(|e| json_why(&e))?;
+    check_line(&parsed.module)?;
+    Ok(parsed)
+}
+
+/// Parses a line without its source.
+pub fn parse_light(line: &[u8]) -> Result<LightLine<'_>, String> {
+    let parsed: LightLine<'_> = serde_json::from_slice(line).map_err(|e| json_why(&e))?;
+    check_line(&parsed.module)?;
+    Ok(parsed)
+}
+
+/// Streams the lines of `observables.jsonl`, hashing the file as it goes.
+pub struct ObservableReader {
+    reader: BufReader<HashingReader<File>>,
+    path: PathBuf,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+/// What [`ObservableReader::next_line`] gives.
+#[derive(Debug)]
+pub enum RawLine<'a> {
+    /// A line's bytes (without the newline).
+    Line(&'a [u8]),
+    /// A line that cannot be used (too long); the reader has skipped it.
+    Invalid(String),
+}
+
+impl ObservableReader {
+    /// Opens a file.
+    pub fn open(path: &Path) -> Result<ObservableReader, ReadError> {
+        let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+        Ok(ObservableReader {
+            reader: BufReader::with_capacity(1 << 20, HashingReader::new(file)),
+            path: path.to_owned(),
+            line: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The next non-empty line with its number (1-based), `Ok(None)` at the end.
+    pub fn next_line(&mut self) -> Result<Option<(u64, RawLine<'_>)>, ReadError> {
+        loop {
+            self.buf.clear();
+            self.line = self.line.saturating_add(1);
+            let limit = MAX_LINE_BYTES as u64 + 1;
+            let n = (&mut self.reader)
+                .take(limit)
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| ReadError::io(&self.path, e))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            if self.buf.len() > MAX_LINE_BYTES && self.buf.last() != Some(&b'\n') {
+                // Skip the rest of the over-long line.
+                loop {
+                    let chunk = self
+                        .reader
+                        .fill_buf()
+                        .map_err(|e| ReadError::io(&self.path, e))?;
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    match memchr_newline(chunk) {
+                        Some(i) => {
+                            self.reader.consume(i.saturating_add(1));
+                            break;
+                        }
+                        None => {
+                            let len = chunk.len();
+                            self.reader.consume(len);
+                        }
+                    }
+                }
+                let why = format!("line longer than {MAX_LINE_BYTES} bytes");
+                return Ok(Some((self.line, RawLine::Invalid(why))));
+            }
+            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                self.buf.pop();
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Ok(Some((self.line, RawLine::Line(&self.buf))));
+        }
+    }
+
+    /// The file's digest, once read to the end.
+    pub fn digest(&self) -> Digest256 {
+        self.reader.get_ref().digest()
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == b'\n')
+}
+
+/// Records read back from a `<module>.json`.
+#[derive(Debug, Default)]
+pub struct RecordsRead {
+    /// The records asked for and found, by index.
+    pub records: BTreeMap<u64, Map>,
+    /// How many records the file holds (as far as it could be read).
+    pub count: u64,
+    /// Why the file could not be read to its end, if it could not (records before the
+    /// damage are still in `records`).
+    pub error: Option<ReadError>,
+    /// The file's digest, when it was read to its end.
+    pub digest: Option<Digest256>,
+}
+
+/// Reads the records at `wanted` positions from a `<module>.json` file, streaming: a JSON
+/// array of records (most modules) or one object (the record at position 0). Any JSON
+/// formatting is accepted, so a file re-indented by a tool still reads.
+pub fn read_records(path: &Path, wanted: &BTreeSet<u64>) -> Result<RecordsRead, ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 20, HashingReader::new(file));
+    let mut read = RecordsRead::default();
+    let mut de = serde_json::Deserializer::from_reader(&mut reader);
+    let result = Records {
+        wanted,
+        read: &mut read,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    drop(de);
+    match result {
+        Ok(()) => read.digest = Some(reader.get_ref().digest()),
+        Err(e) => {
+            read.error = Some(ReadError::Invalid {
+                path: path.to_owned(),
+                why: json_why(&e),
+            });
+        }
+    }
+    Ok(read)
+}
+
+struct Records<'a> {
+    wanted: &'a BTreeSet<u64>,
+    read: &'a mut RecordsRead,
+}
+
+impl<'de> DeserializeSeed<'de> for Records<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+struct Keep(bool);
+
+impl<'de> DeserializeSeed<'de> for Keep {
+    type Value = Option<serde_json::Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        if self.0 {
+            serde_json::Value::deserialize(d).map(Some)
+        } else {
+            IgnoredAny::deserialize(d).map(|_| None)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of records or one record object")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let index = self.read.count;
+            let keep = self.wanted.contains(&index);
+            match seq.next_element_seed(Keep(keep))? {
+                None => return Ok(()),
+                Some(value) => {
+                    self.read.count = index.saturating_add(1);
+                    match value {
+                        Some(serde_json::Value::Object(map)) => {
+                            self.read.records.insert(index, map);
+                        }
+                        Some(_) => {
+                            return Err(de::Error::custom(format!(
+                                "record {index} is not a JSON object"
+                            )));
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let record = Map::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.read.count = 1;
+        if self.wanted.contains(&0) {
+            self.read.records.insert(0, record);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn records_are_read_from_lists_objects_and_damaged_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("m.json");
+        std::fs::write(&list, b"[\n{\"a\":0},\n{\"a\":1},\n{\"a\":2}\n]\n").unwrap();
+        let wanted: BTreeSet<u64> = [0, 2, 7].into_iter().collect();
+        let r = read_records(&list, &wanted).unwrap();
+        assert_eq!(r.count, 3);
+        assert_eq!(r.records.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
+        assert!(r.error.is_none());
+        assert_eq!(
+            r.digest.unwrap().size,
+            std::fs::metadata(&list).unwrap().len()
+        );
+
+        let object = dir.path().join("o.json");
+        std::fs::write(&object, b"{\n  \"Device Name\": \"x\"\n}\n").unwrap();
+        let r = read_records(&object, &wanted).unwrap();
+        assert_eq!(r.count, 1);
+        assert_eq!(r.records[&0]["Device Name"], "x");
+
+        let cut = dir.path().join("cut.json");
+        std::fs::write(&cut, b"[\n{\"a\":0},\n{\"a\":1},\n{\"a\"").unwrap();
+        let r = read_records(&cut, &wanted).unwrap();
+        assert_eq!(r.records.len(), 1, "the records before the damage are kept");
+        let why = r.error.unwrap().to_string();
+        assert!(
+            why.contains("cut.json") && why.contains("truncated"),
+            "{why}"
+        );
+
+        let missing = read_records(&dir.path().join("none.json"), &wanted).unwrap_err();
+        assert!(matches!(missing, ReadError::Missing { .. }));
+    }
+
+    #[test]
+    fn observable_lines_report_bad_lines_by_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("observables.jsonl");
+        let mut f = File::create(&path).unwrap();
+        writeln!(
+            f,
+            r#"{{"module":"sms","record":0,"source":{{"table":"t","row":"1"}},"time":"2021-01-01 00:00:00.000000","observables":[{{"kind":"url","value":"http://a","field":"links","level":"CRITICAL"}}]}}"#
+        )
+        .unwrap();
+        writeln!(f, "not json").unwrap();
+        writeln!(f).unwrap();
+        writeln!(f, r#"{{"module":"../x","record":1,"observables":[]}}"#).unwrap();
+        write!(f, r#"{{"module":"sms","record":2,"obs"#).unwrap();
+        drop(f);
+        let mut r = ObservableReader::open(&path).unwrap();
+        let mut seen = Vec::new();
+        while let Some((n, line)) = r.next_line().unwrap() {
+            let RawLine::Line(bytes) = line else {
+                panic!("no long lines here")
+            };
+            seen.push((n, parse_light(bytes).map(|l| l.record).map_err(|_| ())));
+        }
+        assert_eq!(
+            seen,
+            vec![(1, Ok(0)), (2, Err(())), (4, Err(())), (5, Err(()))]
+        );
+        let full = parse_line(
+            br#"{"module":"sms","record":0,"source":{"table":"t","row":"1"},"time":"2021-01-01 00:00:00.000000","observables":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(full.source.row.as_deref(), Some("1"));
+        assert!(full.time.is_some());
+        assert_eq!(r.digest().size, std::fs::metadata(&path).unwrap().len());
+    }
+}
