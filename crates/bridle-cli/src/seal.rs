@@ -18,6 +18,7 @@ pub fn seal(dir: &Path, sign: Option<&Path>) -> Result<Sealed> {
         .map(bridle_report::sign::load_secret)
         .transpose()
         .context("cannot sign the results")?;
+    bridle_report::html::write(dir).context("cannot write the HTML report")?;
     let manifest = bridle_engine::manifest::write(dir).context("cannot write the manifest")?;
     let fingerprint = match key {
         Some(key) => Some(

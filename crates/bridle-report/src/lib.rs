@@ -8,4 +8,6 @@
 
 #![deny(missing_docs)]
 
+pub mod escape;
+pub mod html;
 pub mod sign;
