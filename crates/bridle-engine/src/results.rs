@@ -201,7 +201,10 @@ fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Err
 }
 
 /// Checks what a line says before it is trusted to name files.
-fn check_line(module: &str) -> Result<(), String> {
+fn check_line(module: &str, record: u64) -> Result<(), String> {
+    if i64::try_from(record).is_err() {
+        return Err(format!("record number {record} is out of range"));
+    }
     if crate::output::is_safe_slug(module) {
         Ok(())
     } else {
@@ -215,14 +218,14 @@ fn check_line(module: &str) -> Result<(), String> {
 /// Parses a whole line.
 pub fn parse_line(line: &[u8]) -> Result<ObservableLine, String> {
     let parsed: ObservableLine = serde_json::from_slice(line).map_err(|e| json_why(&e))?;
-    check_line(&parsed.module)?;
+    check_line(&parsed.module, parsed.record)?;
     Ok(parsed)
 }
 
 /// Parses a line without its source.
 pub fn parse_light(line: &[u8]) -> Result<LightLine<'_>, String> {
     let parsed: LightLine<'_> = serde_json::from_slice(line).map_err(|e| json_why(&e))?;
-    check_line(&parsed.module)?;
+    check_line(&parsed.module, parsed.record)?;
     Ok(parsed)
 }
 

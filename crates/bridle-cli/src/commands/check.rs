@@ -103,6 +103,27 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         bridle_report::sign::load_secret(key)?;
     }
 
+    // The case store is opened before the check: a store that is down or refuses us fails
+    // now, not after an hour of work.
+    let mut store = match &args.case {
+        Some(_) => Some(super::case::open(&args.store)?),
+        None => None,
+    };
+    // --case without --output: the results go through a temporary folder into the store.
+    let scratch = match (&args.output, &args.case) {
+        (None, Some(_)) => Some(
+            tempfile::Builder::new()
+                .prefix("bridle-case-")
+                .tempdir()
+                .context("cannot make a temporary results folder")?,
+        ),
+        _ => None,
+    };
+    let output = args
+        .output
+        .clone()
+        .or_else(|| scratch.as_ref().map(|d| d.path().join("results")));
+
     let loaded = indicators::load(&args.iocs)?;
     if !args.quiet {
         for p in &loaded.report.problems {
@@ -140,7 +161,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         started_at: now(),
     };
     let config = Config {
-        output: args.output.clone(),
+        output: output.clone(),
         jobs: args.jobs.unwrap_or_else(|| Config::default().jobs).max(1),
         ..Config::default()
     };
@@ -150,9 +171,15 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let result = bridle_engine::run(modules, &matcher, &config, &info, &files, &bar);
     bar.finish();
     let summary = result?;
-    let sealed = match &args.output {
+    let sealed = match &output {
         Some(out) => Some(seal::seal(out, args.sign.sign.as_deref())?),
         None => None,
+    };
+    let recorded = match (&mut store, &args.case, &output) {
+        (Some(store), Some(name), Some(out)) => {
+            Some(super::case::record(store, name, out, args.quiet))
+        }
+        _ => None,
     };
 
     if !args.quiet {
@@ -167,6 +194,9 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         eprintln!("Signed with key {fp}.");
     }
     eprintln!("{}", summary::verdict(&summary));
+    if let Some(Err(e)) = recorded {
+        return Err(e);
+    }
     Ok(if summary.has_findings() {
         ExitCode::Findings
     } else if summary.is_incomplete() {
