@@ -204,6 +204,16 @@ impl ModuleCursor {
                 self.broken = true;
                 return None;
             }
+            if self.buf.last() != Some(&b'\n') {
+                problems.push(format!(
+                    "{}: ends in the middle of record {} (truncated?); records from there are \
+                     stored without their data",
+                    self.path.display(),
+                    self.next
+                ));
+                self.broken = true;
+                return None;
+            }
             let line = trim_record(&self.buf);
             if line == b"]" {
                 problems.push(format!(
