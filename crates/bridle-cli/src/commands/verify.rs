@@ -58,7 +58,10 @@ fn print_change(c: &FileChange) {
         Change::Truncated {
             expected_size,
             actual_size,
-        } => println!("  TRUNCATED  {path} (was {expected_size} bytes, now {actual_size})"),
+        } => println!(
+            "  TRUNCATED  {path} (was {expected_size} bytes, now {actual_size}: cut short, or \
+             shortened by an edit)"
+        ),
         Change::Modified {
             expected_size,
             actual_size,
