@@ -9,6 +9,18 @@
 use bridle_model::sanitize::is_dangerous;
 use std::fmt::{self, Write};
 
+/// Characters the report never shows as they are: [`is_dangerous`] (controls, bidi
+/// controls, zero-width and tag characters) plus the line and paragraph separators, the soft
+/// hyphen, the Mongolian vowel separator and the interlinear annotation characters, which
+/// are invisible or reflow text. `report.js` has the same set (`HIDDEN`).
+pub fn is_hidden(c: char) -> bool {
+    is_dangerous(c)
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{180E}' | '\u{2028}' | '\u{2029}' | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
 /// A device string, escaped for HTML text or attribute values, with invisible and control
 /// characters shown as `<span class="cc">U+202E</span>`. Only [`Dev::new`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +39,7 @@ impl Dev {
                 '"' => out.push_str("&quot;"),
                 '\'' => out.push_str("&#39;"),
                 '\n' | '\t' => out.push(c),
-                c if is_dangerous(c) => {
+                c if is_hidden(c) => {
                     let _ = write!(
                         out,
                         "<span class=\"cc\" title=\"hidden character\">U+{:04X}</span>",
@@ -57,7 +69,8 @@ impl askama::filters::HtmlSafe for Dev {}
 
 /// JSON safe to place inside `<script type="application/json">`: `<`, `>` and `&` are
 /// written as `\u003c`, `\u003e`, `\u0026` (so `</script>` and `<!--` cannot appear), and
-/// U+2028 / U+2029 as escapes too. `JSON.parse` reads it back unchanged.
+/// every hidden character ([`is_hidden`], which includes U+2028 / U+2029) as an escape too.
+/// `JSON.parse` reads it back unchanged.
 #[derive(Debug, Clone)]
 pub struct SafeJson(String);
 
@@ -71,8 +84,18 @@ impl SafeJson {
                 '<' => out.push_str("\\u003c"),
                 '>' => out.push_str("\\u003e"),
                 '&' => out.push_str("\\u0026"),
-                '\u{2028}' => out.push_str("\\u2028"),
-                '\u{2029}' => out.push_str("\\u2029"),
+                // Inside JSON strings only (JSON text itself has none of these): written as
+                // escapes, so the file holds no invisible character at all.
+                c if is_hidden(c) && (c as u32) <= 0xFFFF => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c if is_hidden(c) => {
+                    // Outside the BMP (tag characters): a UTF-16 surrogate pair.
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        let _ = write!(out, "\\u{:04x}", unit);
+                    }
+                }
                 c => out.push(c),
             }
         }
@@ -112,12 +135,15 @@ mod tests {
             "</script><script>alert(1)</script>",
             "a\u{2028}b",
             "&",
+            "x\u{202E}y\u{E0041}",
         ]);
         let s = j.to_string();
         assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
-        assert!(!s.contains('\u{2028}'));
+        assert!(!s.chars().any(is_hidden), "{s}");
+        assert!(s.contains("\\udb40\\udc41"), "{s}");
         let back: Vec<String> = serde_json::from_str(&s).unwrap();
         assert_eq!(back[0], "</script><script>alert(1)</script>");
         assert_eq!(back[1], "a\u{2028}b");
+        assert_eq!(back[3], "x\u{202E}y\u{E0041}");
     }
 }

@@ -11,8 +11,9 @@
   var PAGE = 200;
   var HOUR = 3600 * 1000000;
   // Characters that must not reach the reader unseen: controls, bidi controls, zero-width
-  // and invisible formatting characters, Unicode tags (same set as the Rust side).
-  var HIDDEN = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]|\uDB40[\uDC00-\uDC7F]/g;
+  // and invisible formatting characters, line/paragraph separators, Unicode tags (the same
+  // set as escape.rs `is_hidden`).
+  var HIDDEN = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]/g;
 
   function byId(id) { return document.getElementById(id); }
 
