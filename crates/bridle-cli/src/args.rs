@@ -108,7 +108,7 @@ pub struct StoreArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SignArgs {
     /// Sign the results' manifest with this ed25519 secret key (see `bridle keygen`); the
-    /// signature is written to manifest.sig.
+    /// signature is written to bridle-manifest.sig.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
 }
@@ -190,7 +190,7 @@ pub struct VerifyArgs {
     /// Also re-hash the evidence files listed in info.json, under this acquisition.
     #[arg(long, value_name = "PATH")]
     pub evidence: Option<PathBuf>,
-    /// Check the manifest signature (manifest.sig) with this ed25519 public key.
+    /// Check the manifest signature (bridle-manifest.sig) with this ed25519 public key.
     #[arg(long, value_name = "PUB")]
     pub verify_signature: Option<PathBuf>,
 }

@@ -11,7 +11,7 @@ pub struct Sealed {
     pub fingerprint: Option<String>,
 }
 
-/// Writes report.html, manifest.json and (with a key) manifest.sig in `dir`.
+/// Writes report.html, bridle-manifest.json and (with a key) bridle-manifest.sig in `dir`.
 pub fn seal(dir: &Path, sign: Option<&Path>) -> Result<Sealed> {
     // Load the key first: a bad key should fail before anything is written.
     let key = sign

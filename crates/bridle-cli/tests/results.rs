@@ -107,10 +107,12 @@ fn recheck_without_the_evidence_gives_the_alerts_of_a_check_with_the_indicators(
         "alerts_timeline.csv",
         "info.json",
         "report.html",
-        "manifest.json",
+        "bridle-manifest.json",
     ] {
         assert!(re.join(f).is_file(), "{f} missing");
     }
+    // The results manifest does not collide with the `manifest` module's manifest.json.
+    assert!(read_json(&plain.join("manifest.json")).is_array());
     let info = read_json(&re.join("info.json"));
     assert_eq!(info["kind"], "recheck");
     assert_eq!(info["new_alerts"], 3);
@@ -279,8 +281,8 @@ fn recheck_reports_bad_lines_and_missing_files_by_name_and_checks_the_rest() {
     // A truncated module file: the records before the cut keep their data.
     let cut = tmp.path().join("cut");
     copy_tree(&out, &cut);
-    let manifest = std::fs::read(cut.join("manifest.json")).unwrap();
-    std::fs::write(cut.join("manifest.json"), &manifest[..10]).unwrap();
+    let manifest = std::fs::read(cut.join("bridle-manifest.json")).unwrap();
+    std::fs::write(cut.join("bridle-manifest.json"), &manifest[..10]).unwrap();
     let tcc = std::fs::read(cut.join("tcc.json")).unwrap();
     std::fs::write(cut.join("tcc.json"), &tcc[..tcc.len() - 40]).unwrap();
     let o = run(&[
@@ -297,7 +299,7 @@ fn recheck_reports_bad_lines_and_missing_files_by_name_and_checks_the_rest() {
         "{err}"
     );
     assert!(
-        err.contains("manifest.json"),
+        err.contains("bridle-manifest.json"),
         "an unreadable manifest is named: {err}"
     );
 }
@@ -336,7 +338,7 @@ fn verify_names_every_missing_truncated_modified_and_extra_file_and_checks_signa
         key.to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(out.join("manifest.sig").is_file());
+    assert!(out.join("bridle-manifest.sig").is_file());
     let o = run(&[
         "recheck",
         out.to_str().unwrap(),
@@ -410,9 +412,9 @@ fn verify_names_every_missing_truncated_modified_and_extra_file_and_checks_signa
         "{text}"
     );
     // The manifest itself edited: the signature no longer holds.
-    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    let manifest = std::fs::read_to_string(out.join("bridle-manifest.json")).unwrap();
     std::fs::write(
-        out.join("manifest.json"),
+        out.join("bridle-manifest.json"),
         manifest.replace("\"size\": ", "\"size\":  "),
     )
     .unwrap();

@@ -4,7 +4,7 @@
 //! names every file that is missing, truncated, modified or extra.
 //!
 //! The manifest covers the folder's own files only: each re-check folder under `rechecks/`
-//! has its own manifest (it is written later, by another run), and `manifest.sig` signs the
+//! has its own manifest (it is written later, by another run), and `bridle-manifest.sig` signs the
 //! manifest's bytes.
 
 use serde::{Deserialize, Serialize};
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use crate::results::{self, ReadError};
 
 /// The manifest's file name.
-pub const MANIFEST_FILE: &str = "manifest.json";
+pub const MANIFEST_FILE: &str = "bridle-manifest.json";
 /// The detached signature of the manifest (`--sign`).
-pub const SIGNATURE_FILE: &str = "manifest.sig";
+pub const SIGNATURE_FILE: &str = "bridle-manifest.sig";
 /// The folder holding re-check results inside a results folder.
 pub const RECHECKS_DIR: &str = "rechecks";
 /// The manifest format name.
@@ -140,7 +140,7 @@ fn list(root: &Path) -> Result<Listing, ManifestError> {
     Ok(listing)
 }
 
-/// Hashes every file of a results folder and writes `manifest.json`; returns the manifest's
+/// Hashes every file of a results folder and writes `bridle-manifest.json`; returns the manifest's
 /// bytes (what a signature signs). Call it last, once every other file is written.
 pub fn write(dir: &Path) -> Result<Vec<u8>, ManifestError> {
     let listing = list(dir)?;

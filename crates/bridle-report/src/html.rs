@@ -164,18 +164,21 @@ fn original_folder(dir: &Path, info: &serde_json::Value) -> Option<PathBuf> {
     })
 }
 
+/// One embedded timeline row, a JSON array for compactness: `[micros or null, time text,
+/// module, event, description, alert level or null, alert index or null]`.
+type TimelineRowData = (
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    Option<&'static str>,
+    Option<usize>,
+);
+
 #[derive(Serialize)]
 struct TimelineData {
-    /// `[micros or null, time text, module, event, description, level or null, alert index or null]`
-    rows: Vec<(
-        Option<i64>,
-        String,
-        String,
-        String,
-        String,
-        Option<&'static str>,
-        Option<usize>,
-    )>,
+    rows: Vec<TimelineRowData>,
     total: u64,
     capped: bool,
 }

@@ -4,7 +4,7 @@
 //! * [`html::write`] renders `report.html` from the files of a results folder (a check's
 //!   or a re-check's): one file, inline CSS and JavaScript, no network, every device string
 //!   escaped.
-//! * [`sign`] makes ed25519 keys and signs or verifies `manifest.json`.
+//! * [`sign`] makes ed25519 keys and signs or verifies `bridle-manifest.json`.
 
 #![deny(missing_docs)]
 

@@ -3,9 +3,9 @@
 //!
 //! Keys are PKCS#8 (secret) and SubjectPublicKeyInfo (public) PEM files, the formats OpenSSL
 //! uses, so a third party can verify without bridle:
-//! `openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in manifest.json -sigfile manifest.sig`.
+//! `openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in bridle-manifest.json -sigfile bridle-manifest.sig`.
 //! The signature file holds the 64 raw signature bytes over the exact bytes of
-//! `manifest.json`.
+//! `bridle-manifest.json`.
 
 use bridle_engine::manifest::SIGNATURE_FILE;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -55,7 +55,7 @@ pub enum SignError {
     },
     /// The signature does not verify with the key.
     #[error(
-        "{}: the signature does not match manifest.json with the public key {fingerprint}",
+        "{}: the signature does not match bridle-manifest.json with the public key {fingerprint}",
         path.display()
     )]
     Mismatch {
@@ -165,7 +165,7 @@ pub fn load_public(path: &Path) -> Result<VerifyingKey, SignError> {
     })
 }
 
-/// Signs the manifest bytes and writes `manifest.sig` in `dir`. Returns the key's
+/// Signs the manifest bytes and writes `bridle-manifest.sig` in `dir`. Returns the key's
 /// fingerprint.
 pub fn sign_manifest(dir: &Path, manifest: &[u8], key: &SigningKey) -> Result<String, SignError> {
     let signature = key.sign(manifest);
@@ -174,7 +174,7 @@ pub fn sign_manifest(dir: &Path, manifest: &[u8], key: &SigningKey) -> Result<St
     Ok(fingerprint(&key.verifying_key()))
 }
 
-/// Checks `manifest.sig` in `dir` against the manifest bytes and a public key.
+/// Checks `bridle-manifest.sig` in `dir` against the manifest bytes and a public key.
 pub fn verify_manifest(dir: &Path, manifest: &[u8], key: &VerifyingKey) -> Result<(), SignError> {
     let path = dir.join(SIGNATURE_FILE);
     let bytes = read_capped(&path)?;

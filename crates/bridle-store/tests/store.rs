@@ -435,8 +435,7 @@ fn cutting_proxy(target: String, limit: usize) -> u16 {
             let sent = sent.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
-                loop {
-                    let Ok(n) = client.read(&mut buf) else { break };
+                while let Ok(n) = client.read(&mut buf) {
                     if n == 0 {
                         break;
                     }
