@@ -2,7 +2,9 @@
 # Starts a throwaway PostgreSQL cluster on 127.0.0.1 for the case-store tests and prints the
 # connection URL on stdout (for BRIDLE_TEST_POSTGRES). Debian's postgresql package must be
 # installed (apt-get install -y postgresql). As root, the cluster runs as the `postgres`
-# user (PostgreSQL refuses to run as root); otherwise as the current user.
+# user (PostgreSQL refuses to run as root); otherwise as the current user. fsync is off
+# (a throwaway test cluster) unless BRIDLE_PG_FSYNC=on; BRIDLE_PG_PORT and BRIDLE_PG_DIR
+# choose the port (55432) and folder.
 #
 #   export BRIDLE_TEST_POSTGRES="$(.ci/postgres.sh start)"
 #   .ci/postgres.sh stop
@@ -32,7 +34,7 @@ start)
     fi
     if ! as_owner "$bin/pg_ctl" -D "$base/data" status >/dev/null 2>&1; then
         as_owner "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $base -c fsync=off -c max_connections=200" start >/dev/null \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $base -c fsync=${BRIDLE_PG_FSYNC:-off} -c max_connections=200" start >/dev/null \
             || { cat "$base/server.log" >&2; exit 1; }
     fi
     echo "postgres://postgres@127.0.0.1:$port/postgres"

@@ -18,8 +18,11 @@ pub fn seal(dir: &Path, sign: Option<&Path>) -> Result<Sealed> {
         .map(bridle_report::sign::load_secret)
         .transpose()
         .context("cannot sign the results")?;
+    let clock = std::time::Instant::now();
     bridle_report::html::write(dir).context("cannot write the HTML report")?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "report written");
     let manifest = bridle_engine::manifest::write(dir).context("cannot write the manifest")?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "manifest written");
     let fingerprint = match key {
         Some(key) => Some(
             bridle_report::sign::sign_manifest(dir, &manifest, &key)

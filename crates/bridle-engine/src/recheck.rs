@@ -17,15 +17,14 @@
 use crate::alerts::{self, AlertIdentity, RecordRef};
 use crate::manifest::{self, MANIFEST_FILE, RECHECKS_DIR};
 use crate::output::{self, now_rfc3339, write_alert_files};
-use crate::results::{self, Digest256, ObservableLine, ObservableReader, RawLine, ReadError};
+use crate::results::{self, Digest256, LineChunks, ObservableLine, ReadError};
 use crate::{EngineError, IndicatorFileInfo, Matcher};
 use bridle_model::{Alert, IndicatorRef, Map, Problem, ProblemKind};
 use serde::Serialize;
+use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Lines matched per parallel batch.
-const BATCH_LINES: usize = 4096;
 /// Most re-check folders numbered in one results folder.
 pub const MAX_RECHECKS: u32 = 9999;
 
@@ -272,8 +271,11 @@ pub fn recheck(
         cx.read("recheck", "info.json", &digest.clone());
     }
 
+    let clock = std::time::Instant::now();
     let (pending, records, observables) = match_lines(&mut cx, matcher, config.jobs)?;
+    tracing::debug!(records, elapsed = ?clock.elapsed(), "observables matched");
     let mut alerts = build_alerts(&mut cx, pending);
+    tracing::debug!(alerts = alerts.len(), elapsed = ?clock.elapsed(), "record data read");
 
     // Heuristic alerts of the original run.
     let original_alerts = match results::read_json::<Vec<Alert>>(&results.join("alerts.json")) {
@@ -408,15 +410,16 @@ fn match_line(matcher: &dyn Matcher, number: u64, bytes: &[u8]) -> LineResult {
     }
 }
 
-/// Streams observables.jsonl and matches every line, in parallel batches; returns the lines
-/// that matched, in file order, and the numbers of records and observables read.
+/// Streams observables.jsonl and matches every line, a block of lines at a time in
+/// parallel; returns the lines that matched, in file order, and the numbers of records and
+/// observables read.
 fn match_lines(
     cx: &mut Context<'_>,
     matcher: &dyn Matcher,
     jobs: usize,
 ) -> Result<(Vec<Pending>, u64, u64), RecheckError> {
     let path = cx.results.join("observables.jsonl");
-    let mut reader = ObservableReader::open(&path).map_err(|e| match e {
+    let mut reader = LineChunks::open(&path).map_err(|e| match e {
         ReadError::Missing { path } => RecheckError::NotResults {
             why: format!(
                 "{} is missing: this is not the output folder of `bridle check` (or it \
@@ -427,44 +430,44 @@ fn match_lines(
         },
         other => RecheckError::Read(other),
     })?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-        .ok();
+    let pool = (jobs > 1)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .build()
+                .ok()
+        })
+        .flatten();
     let mut pending = Vec::new();
     let (mut records, mut observables) = (0u64, 0u64);
-    let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(BATCH_LINES);
-    let mut done = false;
-    while !done {
-        batch.clear();
-        while batch.len() < BATCH_LINES {
-            match reader.next_line()? {
-                None => {
-                    done = true;
-                    break;
-                }
-                Some((n, RawLine::Invalid(why))) => cx.problem(
-                    "recheck",
-                    "observables.jsonl",
-                    ProblemKind::Partial,
-                    format!("line {n}: {why}; this record was not re-checked"),
-                ),
-                Some((n, RawLine::Line(bytes))) => batch.push((n, bytes.to_vec())),
-            }
+    let mut hasher = sha2::Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = reader.next_chunk()? {
+        size = size.saturating_add(chunk.data.len() as u64);
+        for (n, why) in &chunk.invalid {
+            cx.problem(
+                "recheck",
+                "observables.jsonl",
+                ProblemKind::Partial,
+                format!("line {n}: {why}; this record was not re-checked"),
+            );
         }
-        let run = |batch: &[(u64, Vec<u8>)]| -> Vec<LineResult> {
-            use rayon::prelude::*;
-            batch
-                .par_iter()
-                .map(|(n, bytes)| match_line(matcher, *n, bytes))
-                .collect()
-        };
-        let matched = match &pool {
-            Some(pool) => pool.install(|| run(&batch)),
-            None => batch
-                .iter()
-                .map(|(n, b)| match_line(matcher, *n, b))
-                .collect(),
+        let one =
+            |&(n, start, end): &(u64, usize, usize)| match_line(matcher, n, chunk.line(start, end));
+        // The file is hashed while its lines are matched.
+        let matched: Vec<LineResult> = match &pool {
+            Some(pool) => pool.install(|| {
+                use rayon::prelude::*;
+                let (matched, ()) = rayon::join(
+                    || chunk.lines.par_iter().map(one).collect(),
+                    || hasher.update(&chunk.data),
+                );
+                matched
+            }),
+            None => {
+                hasher.update(&chunk.data);
+                chunk.lines.iter().map(one).collect()
+            }
         };
         for result in matched {
             match result {
@@ -485,8 +488,22 @@ fn match_lines(
             }
         }
     }
-    let digest = reader.digest();
-    cx.read("recheck", "observables.jsonl", &digest);
+    if reader.lossy() {
+        cx.problem(
+            "recheck",
+            "observables.jsonl",
+            ProblemKind::Partial,
+            "an over-long line was skipped, so the file could not be compared with the \
+             original run's manifest"
+                .into(),
+        );
+    } else {
+        let digest = Digest256 {
+            sha256: hex::encode(hasher.finalize()),
+            size,
+        };
+        cx.read("recheck", "observables.jsonl", &digest);
+    }
     Ok((pending, records, observables))
 }
 

@@ -178,21 +178,17 @@ pub struct ObservableLine {
     pub observables: Vec<Observable>,
 }
 
-/// The same line without its source, which is skipped without allocating: a re-check parses
-/// the source only of the few lines that match.
+/// The same line without its source: a re-check parses the source only of the few lines
+/// that match.
 #[derive(Debug, Deserialize)]
-pub struct LightLine<'a> {
+pub struct LightLine {
     /// Module slug.
-    #[serde(borrow)]
-    pub module: Cow<'a, str>,
+    pub module: String,
     /// Position of the record in `<module>.json`.
     pub record: u64,
-    /// The record's time.
-    #[serde(default, deserialize_with = "opt_time")]
-    pub time: Option<Timestamp>,
     /// The observables.
     pub observables: Vec<Observable>,
-    // `source` is not a field here: serde skips unknown keys without allocating.
+    // `time` and `source` are not fields here: serde skips unknown keys without allocating.
 }
 
 fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
@@ -222,9 +218,44 @@ pub fn parse_line(line: &[u8]) -> Result<ObservableLine, String> {
     Ok(parsed)
 }
 
+/// Whether `tail` is one JSON value followed by `}` (and nothing but whitespace).
+fn value_then_brace(tail: &[u8]) -> bool {
+    let mut values = serde_json::Deserializer::from_slice(tail).into_iter::<IgnoredAny>();
+    if !matches!(values.next(), Some(Ok(_))) {
+        return false;
+    }
+    let rest = tail.get(values.byte_offset()..).unwrap_or(&[]);
+    let rest: Vec<&u8> = rest.iter().filter(|b| !b.is_ascii_whitespace()).collect();
+    rest == [&b'}']
+}
+
+/// The key bridle writes last on each line.
+const SOURCE_KEY: &[u8] = b",\"source\":";
+
 /// Parses a line without its source.
-pub fn parse_light(line: &[u8]) -> Result<LightLine<'_>, String> {
-    let parsed: LightLine<'_> = serde_json::from_slice(line).map_err(|e| json_why(&e))?;
+///
+/// bridle writes `source` as the last key of a line, so only the bytes before it are parsed:
+/// the bytes `,"source":` cannot occur inside a JSON string (a quote in a string is always
+/// escaped) and no other object of a line has a `source` key, so the last occurrence is the
+/// top-level key. The prefix is parsed as an object of its own; a line in another key order
+/// (or damaged) is parsed whole.
+pub fn parse_light(line: &[u8]) -> Result<LightLine, String> {
+    let cut = memchr::memmem::rfind(line, SOURCE_KEY).and_then(|at| {
+        // The rest must still be one whole value and the closing brace, so that a line cut
+        // short is refused as it would be by a full parse (skipping a value is much cheaper
+        // than building it).
+        if !value_then_brace(line.get(at + SOURCE_KEY.len()..)?) {
+            return None;
+        }
+        let mut prefix = Vec::with_capacity(at + 1);
+        prefix.extend_from_slice(line.get(..at)?);
+        prefix.push(b'}');
+        serde_json::from_slice::<LightLine>(&prefix).ok()
+    });
+    let parsed = match cut {
+        Some(p) => p,
+        None => serde_json::from_slice::<LightLine>(line).map_err(|e| json_why(&e))?,
+    };
     check_line(&parsed.module, parsed.record)?;
     Ok(parsed)
 }
@@ -317,7 +348,145 @@ impl ObservableReader {
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == b'\n')
+    memchr::memchr(b'\n', bytes)
+}
+
+/// Bytes read at a time by [`LineChunks`].
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// A block of whole lines of `observables.jsonl`, for matching in parallel without copying
+/// each line.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Each non-empty line: (line number, start, end) in `data`, without the newline.
+    pub lines: Vec<(u64, usize, usize)>,
+    /// Lines that cannot be used (too long), by number.
+    pub invalid: Vec<(u64, String)>,
+}
+
+impl Chunk {
+    /// The bytes of a line.
+    pub fn line(&self, start: usize, end: usize) -> &[u8] {
+        self.data.get(start..end).unwrap_or(&[])
+    }
+}
+
+/// Reads `observables.jsonl` in blocks of whole lines. The blocks, in order, are the file's
+/// bytes (the caller hashes them, in parallel with matching), unless an over-long line had to
+/// be skipped ([`Self::lossy`]).
+pub struct LineChunks {
+    reader: File,
+    path: PathBuf,
+    carry: Vec<u8>,
+    line: u64,
+    eof: bool,
+    /// Inside an over-long line, discarding up to its newline.
+    skipping: bool,
+    lossy: bool,
+}
+
+impl LineChunks {
+    /// Opens a file.
+    pub fn open(path: &Path) -> Result<LineChunks, ReadError> {
+        let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+        Ok(LineChunks {
+            reader: file,
+            path: path.to_owned(),
+            carry: Vec::new(),
+            line: 0,
+            eof: false,
+            skipping: false,
+            lossy: false,
+        })
+    }
+
+    /// Whether bytes were skipped (an over-long line), so that the blocks are not the whole
+    /// file.
+    pub fn lossy(&self) -> bool {
+        self.lossy
+    }
+
+    /// The next block of lines, `None` at the end.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, ReadError> {
+        let mut chunk = Chunk::default();
+        loop {
+            if self.eof && self.carry.is_empty() {
+                return Ok((!chunk.invalid.is_empty()).then_some(chunk));
+            }
+            let mut data = std::mem::take(&mut self.carry);
+            let before = data.len();
+            data.resize(before + CHUNK_BYTES, 0);
+            let mut filled = before;
+            while filled < data.len() {
+                let n = self
+                    .reader
+                    .read(data.get_mut(filled..).unwrap_or(&mut []))
+                    .map_err(|e| ReadError::io(&self.path, e))?;
+                if n == 0 {
+                    self.eof = true;
+                    break;
+                }
+                filled += n;
+            }
+            data.truncate(filled);
+            if self.skipping {
+                self.lossy = true;
+                match memchr_newline(&data) {
+                    Some(i) => {
+                        self.skipping = false;
+                        data.drain(..=i);
+                    }
+                    None => continue,
+                }
+            }
+            let complete = if self.eof {
+                data.len()
+            } else {
+                match data.iter().rposition(|b| *b == b'\n') {
+                    Some(i) => i + 1,
+                    None => {
+                        // One line longer than everything read so far.
+                        if data.len() > MAX_LINE_BYTES {
+                            self.line = self.line.saturating_add(1);
+                            chunk.invalid.push((
+                                self.line,
+                                format!("line longer than {MAX_LINE_BYTES} bytes"),
+                            ));
+                            self.skipping = true;
+                        } else {
+                            self.carry = data;
+                        }
+                        continue;
+                    }
+                }
+            };
+            self.carry = data.split_off(complete);
+            let mut start = 0;
+            while start < data.len() {
+                let end = memchr_newline(data.get(start..).unwrap_or(&[]))
+                    .map_or(data.len(), |i| start + i);
+                self.line = self.line.saturating_add(1);
+                let mut stop = end;
+                while stop > start && data.get(stop - 1) == Some(&b'\r') {
+                    stop -= 1;
+                }
+                let text = data.get(start..stop).unwrap_or(&[]);
+                if text.len() > MAX_LINE_BYTES {
+                    chunk.invalid.push((
+                        self.line,
+                        format!("line longer than {MAX_LINE_BYTES} bytes"),
+                    ));
+                } else if !text.iter().all(u8::is_ascii_whitespace) {
+                    chunk.lines.push((self.line, start, stop));
+                }
+                start = end + 1;
+            }
+            chunk.data = data;
+            return Ok(Some(chunk));
+        }
+    }
 }
 
 /// Records read back from a `<module>.json`.
@@ -335,9 +504,17 @@ pub struct RecordsRead {
 }
 
 /// Reads the records at `wanted` positions from a `<module>.json` file, streaming: a JSON
-/// array of records (most modules) or one object (the record at position 0). Any JSON
-/// formatting is accepted, so a file re-indented by a tool still reads.
+/// array of records (most modules) or one object (the record at position 0).
+///
+/// The layout bridle writes (one record per line) is read line by line, parsing only the
+/// records asked for and stopping after the last of them, so finding three records in a
+/// 200 MB `sms.json` costs a scan for newlines, not a JSON parse of the whole file. Any other
+/// JSON formatting (a file re-indented by a tool) falls back to a streaming parse of the
+/// whole file. `digest` is set only when the file was read to its end.
 pub fn read_records(path: &Path, wanted: &BTreeSet<u64>) -> Result<RecordsRead, ReadError> {
+    if let Some(read) = read_records_by_line(path, wanted)? {
+        return Ok(read);
+    }
     let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
     let mut reader = BufReader::with_capacity(1 << 20, HashingReader::new(file));
     let mut read = RecordsRead::default();
@@ -359,6 +536,91 @@ pub fn read_records(path: &Path, wanted: &BTreeSet<u64>) -> Result<RecordsRead, 
         }
     }
     Ok(read)
+}
+
+/// A record line without its newline, the `,` between records, and spaces.
+pub fn trim_record(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line.get(end - 1), Some(b'\n' | b'\r' | b' ' | b'\t' | b',')) {
+        end -= 1;
+    }
+    let mut start = 0;
+    while start < end && line.get(start).is_some_and(u8::is_ascii_whitespace) {
+        start += 1;
+    }
+    line.get(start..end).unwrap_or(&[])
+}
+
+/// The fast path of [`read_records`]; `None` when the file is not in bridle's one record per
+/// line layout (the caller then parses it as any JSON).
+fn read_records_by_line(
+    path: &Path,
+    wanted: &BTreeSet<u64>,
+) -> Result<Option<RecordsRead>, ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    let next_line = |reader: &mut BufReader<File>, line: &mut Vec<u8>| {
+        line.clear();
+        (&mut *reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', line)
+            .map_err(|e| ReadError::io(path, e))
+    };
+    next_line(&mut reader, &mut line)?;
+    if trim_record(&line) != b"[" {
+        return Ok(None);
+    }
+    let mut read = RecordsRead::default();
+    let Some(&last) = wanted.last() else {
+        return Ok(Some(read));
+    };
+    loop {
+        let n = next_line(&mut reader, &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            if line.len() > MAX_LINE_BYTES {
+                return Ok(None);
+            }
+            read.error = Some(ReadError::Invalid {
+                path: path.to_owned(),
+                why: format!(
+                    "truncated: ends in the middle of record {} or before its end",
+                    read.count
+                ),
+            });
+            return Ok(Some(read));
+        }
+        let record = trim_record(&line);
+        if record.is_empty() {
+            continue;
+        }
+        if record == b"]" {
+            // The end of the list: anything but whitespace after it is not our layout.
+            let mut rest = Vec::new();
+            (&mut reader)
+                .take(4096)
+                .read_to_end(&mut rest)
+                .map_err(|e| ReadError::io(path, e))?;
+            return Ok(rest.iter().all(u8::is_ascii_whitespace).then_some(read));
+        }
+        if record.first() != Some(&b'{') || record.last() != Some(&b'}') {
+            return Ok(None);
+        }
+        let index = read.count;
+        read.count = index.saturating_add(1);
+        if wanted.contains(&index) {
+            match serde_json::from_slice::<Map>(record) {
+                Ok(map) => {
+                    read.records.insert(index, map);
+                }
+                // Not one object per line after all: parse the file as any JSON.
+                Err(_) => return Ok(None),
+            }
+        }
+        if index >= last {
+            return Ok(Some(read));
+        }
+    }
 }
 
 struct Records<'a> {
@@ -442,9 +704,19 @@ mod tests {
         assert_eq!(r.count, 3);
         assert_eq!(r.records.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
         assert!(r.error.is_none());
+        assert!(
+            r.digest.is_none(),
+            "the line-by-line path stops early and hashes nothing"
+        );
+        // Re-indented by a tool: read as any JSON, hashed to the end.
+        let pretty = dir.path().join("p.json");
+        std::fs::write(&pretty, b"[ {\"a\": 0},\n  {\"a\": 1}, {\"a\": 2} ]").unwrap();
+        let r = read_records(&pretty, &wanted).unwrap();
+        assert_eq!(r.records.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(r.count, 3);
         assert_eq!(
             r.digest.unwrap().size,
-            std::fs::metadata(&list).unwrap().len()
+            std::fs::metadata(&pretty).unwrap().len()
         );
 
         let object = dir.path().join("o.json");
@@ -468,6 +740,45 @@ mod tests {
     }
 
     #[test]
+    fn line_chunks_cover_the_file_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("observables.jsonl");
+        let mut text = Vec::new();
+        let mut n = 0u64;
+        while text.len() < 2 * CHUNK_BYTES + 1000 {
+            n += 1;
+            if n.is_multiple_of(1000) {
+                text.extend_from_slice(b"   \r\n");
+            } else {
+                writeln!(
+                    text,
+                    "{{\"line\":{n},\"pad\":\"{}\"}}",
+                    "x".repeat((n % 300) as usize)
+                )
+                .unwrap();
+            }
+        }
+        text.extend_from_slice(b"{\"last\":true}");
+        std::fs::write(&path, &text).unwrap();
+        let mut chunks = LineChunks::open(&path).unwrap();
+        let (mut all, mut numbers, mut count) = (Vec::new(), Vec::new(), 0);
+        while let Some(c) = chunks.next_chunk().unwrap() {
+            count += 1;
+            all.extend_from_slice(&c.data);
+            for (n, start, end) in &c.lines {
+                numbers.push(*n);
+                let line = c.line(*start, *end);
+                assert!(line.starts_with(b"{") && line.ends_with(b"}"), "{n}");
+            }
+        }
+        assert!(count >= 3);
+        assert_eq!(all, text, "the blocks are the file");
+        assert!(!chunks.lossy());
+        let expected: Vec<u64> = (1..=n + 1).filter(|i| !i.is_multiple_of(1000)).collect();
+        assert_eq!(numbers, expected);
+    }
+
+    #[test]
     fn observable_lines_report_bad_lines_by_number() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("observables.jsonl");
@@ -480,6 +791,11 @@ mod tests {
         writeln!(f, "not json").unwrap();
         writeln!(f).unwrap();
         writeln!(f, r#"{{"module":"../x","record":1,"observables":[]}}"#).unwrap();
+        writeln!(
+            f,
+            r#"{{"module":"sms","record":3,"observables":[],"source":{{"table":"t","row":"#
+        )
+        .unwrap();
         write!(f, r#"{{"module":"sms","record":2,"obs"#).unwrap();
         drop(f);
         let mut r = ObservableReader::open(&path).unwrap();
@@ -492,7 +808,14 @@ mod tests {
         }
         assert_eq!(
             seen,
-            vec![(1, Ok(0)), (2, Err(())), (4, Err(())), (5, Err(()))]
+            vec![
+                (1, Ok(0)),
+                (2, Err(())),
+                (4, Err(())),
+                (5, Err(())),
+                (6, Err(()))
+            ],
+            "a line cut inside its source is refused too"
         );
         let full = parse_line(
             br#"{"module":"sms","record":0,"source":{"table":"t","row":"1"},"time":"2021-01-01 00:00:00.000000","observables":[]}"#,

@@ -68,13 +68,17 @@ struct ModuleSink<'a> {
 /// back. `time` is the record's time ([`alerts::record_time`]), so that a re-check cites the
 /// record exactly as the check did.
 #[derive(Serialize)]
+///
+/// `source` is written last on purpose: a re-check parses only what comes before it for
+/// every line (the source is most of a line's bytes), and the whole line only for the few
+/// that match (`crate::results::parse_light`).
 struct ObservableLine<'a> {
     module: &'a str,
     record: u64,
-    source: &'a Source,
     #[serde(skip_serializing_if = "Option::is_none")]
     time: Option<String>,
     observables: &'a [bridle_model::Observable],
+    source: &'a Source,
 }
 
 impl ModuleSink<'_> {

@@ -187,15 +187,17 @@ fn alert_time(a: &Alert) -> Option<Timestamp> {
     a.event_time.or(a.provenance.record_time)
 }
 
-/// Reads timeline.csv, keeping at most [`MAX_TIMELINE_ROWS`] events, those near alerts first.
+/// Reads timeline.csv, keeping at most [`MAX_TIMELINE_ROWS`] events, those near alerts first
+/// ([`crate::timeline::select`]), and adds the dated alerts as rows of their own.
 fn read_timeline(
     original: Option<&Path>,
+    total: Option<u64>,
     alerts: &[Alert],
     notes: &mut Vec<String>,
 ) -> TimelineData {
     let mut data = TimelineData {
         rows: Vec::new(),
-        total: 0,
+        total: total.unwrap_or(0),
         capped: false,
     };
     let times: Vec<i64> = alerts
@@ -203,57 +205,39 @@ fn read_timeline(
         .filter_map(alert_time)
         .map(Timestamp::unix_micros)
         .collect();
-    let window = WINDOW_HOURS * 3_600_000_000;
-    let near = |t: Option<i64>| t.is_some_and(|t| times.iter().any(|a| (a - t).abs() <= window));
-    let mut near_rows = Vec::new();
-    let mut other_rows = Vec::new();
-    if let Some(dir) = original {
-        let path = dir.join("timeline.csv");
-        match csv::ReaderBuilder::new().has_headers(true).from_path(&path) {
-            Err(e) => notes.push(format!("timeline.csv could not be read: {e}")),
-            Ok(mut reader) => {
-                for record in reader.records() {
-                    let record = match record {
-                        Ok(r) => r,
-                        Err(e) => {
-                            notes.push(format!("timeline.csv is damaged ({e}); events after the damage are not shown"));
-                            break;
-                        }
-                    };
-                    data.total = data.total.saturating_add(1);
-                    let field = |i: usize| record.get(i).unwrap_or("").to_owned();
-                    let text = field(0);
-                    let micros = Timestamp::parse(&text).map(Timestamp::unix_micros);
-                    let mut description = field(3);
-                    if description.chars().count() > MAX_EVENT_CHARS {
-                        description = description.chars().take(MAX_EVENT_CHARS).collect();
-                        description.push_str(" [...]");
-                    }
-                    let row = (micros, text, field(1), field(2), description, None, None);
-                    if near(micros) {
-                        if near_rows.len() < MAX_TIMELINE_ROWS {
-                            near_rows.push(row);
-                        } else {
-                            data.capped = true;
-                        }
-                    } else if other_rows.len() < MAX_TIMELINE_ROWS {
-                        other_rows.push(row);
-                    } else {
-                        data.capped = true;
-                    }
+    match original {
+        Some(dir) => {
+            let selection = crate::timeline::select(
+                &dir.join("timeline.csv"),
+                &times,
+                WINDOW_HOURS * 3_600_000_000,
+                MAX_TIMELINE_ROWS,
+                total,
+            );
+            notes.extend(selection.problems);
+            data.capped = selection.capped;
+            if total.is_none() {
+                data.total = selection.rows.len() as u64;
+            }
+            for row in selection.rows {
+                let [text, module, event, mut description] = row.fields;
+                if description.chars().count() > MAX_EVENT_CHARS {
+                    description = description.chars().take(MAX_EVENT_CHARS).collect();
+                    description.push_str(" [...]");
                 }
+                data.rows.push((
+                    row.time.map(Timestamp::unix_micros),
+                    text,
+                    module,
+                    event,
+                    description,
+                    None,
+                    None,
+                ));
             }
         }
-    } else {
-        notes.push("the original results folder was not found: no timeline".into());
+        None => notes.push("the original results folder was not found: no timeline".into()),
     }
-    let room = MAX_TIMELINE_ROWS.saturating_sub(near_rows.len());
-    if other_rows.len() > room {
-        data.capped = true;
-        other_rows.truncate(room);
-    }
-    data.rows = near_rows;
-    data.rows.extend(other_rows);
     for (i, a) in alerts.iter().enumerate() {
         if let Some(t) = alert_time(a) {
             data.rows.push((
@@ -572,7 +556,11 @@ pub fn render(dir: &Path) -> Result<String, ReportError> {
         .map(|i| alert_view(*i, &alerts[*i], new_flags.get(*i).copied().unwrap_or(false)))
         .collect();
 
-    let timeline = read_timeline(original.as_deref(), &alerts, &mut notes);
+    let total_rows = original_info
+        .as_ref()
+        .and_then(|o| o.get("timeline_rows"))
+        .and_then(serde_json::Value::as_u64);
+    let timeline = read_timeline(original.as_deref(), total_rows, &alerts, &mut notes);
     let mut note = format!(
         "{} events in the timeline{}.",
         timeline.total,

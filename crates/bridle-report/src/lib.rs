@@ -11,3 +11,4 @@
 pub mod escape;
 pub mod html;
 pub mod sign;
+mod timeline;

@@ -8,7 +8,7 @@
 use crate::StoreError;
 use crate::db::{Db, Row, Value};
 use bridle_engine::alerts::AlertIdentity;
-use bridle_engine::results::{self, ObservableReader, RawLine};
+use bridle_engine::results::{self, ObservableReader, RawLine, trim_record};
 use bridle_model::{Alert, ObservableKind};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -247,19 +247,6 @@ impl ModuleCursor {
             }
         }
     }
-}
-
-/// A record line without its trailing newline, comma and spaces.
-fn trim_record(line: &[u8]) -> &[u8] {
-    let mut end = line.len();
-    while end > 0 && matches!(line.get(end - 1), Some(b'\n' | b'\r' | b' ' | b'\t' | b',')) {
-        end -= 1;
-    }
-    let mut start = 0;
-    while start < end && line.get(start).is_some_and(u8::is_ascii_whitespace) {
-        start += 1;
-    }
-    line.get(start..end).unwrap_or(&[])
 }
 
 fn info_str<'a>(info: &'a serde_json::Value, key: &str) -> &'a str {
@@ -509,13 +496,13 @@ fn write(
         let Ok(line) = results::parse_light(bytes) else {
             continue;
         };
-        if !staged.insert((line.module.to_string(), line.record)) {
+        if !staged.insert((line.module.clone(), line.record)) {
             continue;
         }
         for (position, o) in line.observables.iter().enumerate() {
             let value = serde_json::to_string(&o.value).unwrap_or_default();
             rows.push(Ok(vec![
-                line.module.as_ref().into(),
+                line.module.as_str().into(),
                 Value::Int(i64::try_from(line.record).unwrap_or(i64::MAX)),
                 Value::Int(position as i64),
                 o.kind.as_str().into(),

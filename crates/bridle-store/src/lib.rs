@@ -50,11 +50,14 @@ pub enum Location {
 }
 
 impl Location {
-    /// `postgres://...` and `postgresql://...` are PostgreSQL; anything else is a SQLite
-    /// file path.
+    /// `postgres://...`, `postgresql://...` and key=value strings (`host=... dbname=...`)
+    /// are PostgreSQL; anything else is a SQLite file path.
     pub fn parse(text: &str) -> Location {
         let lower = text.trim().to_ascii_lowercase();
-        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        let key_value = lower
+            .split_whitespace()
+            .any(|w| w.starts_with("host=") || w.starts_with("dbname="));
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || key_value {
             Location::Postgres(text.trim().to_owned())
         } else {
             Location::Sqlite(PathBuf::from(text))
@@ -80,15 +83,34 @@ impl Location {
 /// Removes the password from a `scheme://user:password@host/...` URL.
 fn redact(dsn: &str) -> String {
     let Some((scheme, rest)) = dsn.split_once("://") else {
-        return "a PostgreSQL server".to_owned();
+        // key=value form: everything but the password.
+        return dsn
+            .split_whitespace()
+            .filter(|w| !w.to_ascii_lowercase().starts_with("password="))
+            .collect::<Vec<_>>()
+            .join(" ");
     };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|p| !p.to_ascii_lowercase().starts_with("password="))
+                .collect();
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
             format!("{scheme}://{user}@{host}{tail}")
         }
-        None => dsn.to_owned(),
+        None => format!("{scheme}://{authority}{tail}"),
     }
 }
 
@@ -259,6 +281,18 @@ mod tests {
         assert_eq!(
             Location::parse("/tmp/c.db"),
             Location::Sqlite("/tmp/c.db".into())
+        );
+        assert!(matches!(
+            Location::parse("host=127.0.0.1 user=postgres dbname=cases"),
+            Location::Postgres(_)
+        ));
+        assert_eq!(
+            Location::parse("postgres://h/db?user=u&password=pw&sslmode=disable").describe(),
+            "postgres://h/db?user=u&sslmode=disable"
+        );
+        assert_eq!(
+            Location::parse("host=h password=pw dbname=d").describe(),
+            "host=h dbname=d"
         );
         assert_eq!(
             Location::parse("postgres://u:secret@h:5432/db").describe(),

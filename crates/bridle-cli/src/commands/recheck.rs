@@ -15,7 +15,9 @@ pub fn run(args: &RecheckArgs) -> Result<ExitCode> {
     if let Some(key) = &args.sign.sign {
         bridle_report::sign::load_secret(key)?;
     }
+    let clock = std::time::Instant::now();
     let loaded = indicators::load(&args.iocs)?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "indicators loaded");
     if !args.quiet {
         for p in &loaded.report.problems {
             eprintln!("warning: indicator not used: {p}");
