@@ -393,19 +393,23 @@ fn match_line(matcher: &dyn Matcher, number: u64, bytes: &[u8]) -> LineResult {
         Ok(l) => l,
         Err(why) => return LineResult::Bad(number, why),
     };
-    let hits = matcher.match_record(&light.observables);
     let observables = light.observables.len();
-    if hits.is_empty() {
+    if matcher.match_record(&light.observables).is_empty() {
         return LineResult::Good {
             observables,
             pending: None,
         };
     }
+    // A match: the whole line, and the match again on the whole observables (with their
+    // fields and levels), exactly as the check matched them.
     match results::parse_line(bytes) {
-        Ok(line) => LineResult::Good {
-            observables,
-            pending: Some(Pending { line, hits }),
-        },
+        Ok(line) => {
+            let hits = matcher.match_record(&line.observables);
+            LineResult::Good {
+                observables,
+                pending: Some(Pending { line, hits }),
+            }
+        }
         Err(why) => LineResult::Bad(number, why),
     }
 }

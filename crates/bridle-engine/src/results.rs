@@ -178,17 +178,38 @@ pub struct ObservableLine {
     pub observables: Vec<Observable>,
 }
 
-/// The same line without its source: a re-check parses the source only of the few lines
-/// that match.
+/// The same line without its source and time, and observables without their field and
+/// level: what matching needs. A re-check parses the whole line only for the few that match.
 #[derive(Debug, Deserialize)]
 pub struct LightLine {
     /// Module slug.
     pub module: String,
     /// Position of the record in `<module>.json`.
     pub record: u64,
-    /// The observables.
+    /// The observables; `field` is empty and `level` CRITICAL (matching ignores both).
+    #[serde(deserialize_with = "light_observables")]
     pub observables: Vec<Observable>,
     // `time` and `source` are not fields here: serde skips unknown keys without allocating.
+}
+
+/// An observable as matching needs it: kind and value.
+#[derive(Deserialize)]
+struct KindValue {
+    kind: bridle_model::ObservableKind,
+    value: String,
+}
+
+fn light_observables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Observable>, D::Error> {
+    let list = Vec::<KindValue>::deserialize(d)?;
+    Ok(list
+        .into_iter()
+        .map(|o| Observable {
+            kind: o.kind,
+            value: o.value,
+            field: Cow::Borrowed(""),
+            level: bridle_model::Level::Critical,
+        })
+        .collect())
 }
 
 fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {

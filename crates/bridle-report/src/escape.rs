@@ -78,6 +78,10 @@ impl SafeJson {
     /// Serialises a value.
     pub fn new<T: serde::Serialize>(value: &T) -> SafeJson {
         let json = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+        let needs = |b: &u8| matches!(b, b'<' | b'>' | b'&') || *b >= 0x80 || *b < 0x20;
+        if !json.as_bytes().iter().any(needs) {
+            return SafeJson(json);
+        }
         let mut out = String::with_capacity(json.len() + 64);
         for c in json.chars() {
             match c {

@@ -493,7 +493,7 @@ fn write(
     ];
     while let Some((_, raw)) = reader.next_line()? {
         let RawLine::Line(bytes) = raw else { continue };
-        let Ok(line) = results::parse_light(bytes) else {
+        let Ok(line) = results::parse_line(bytes) else {
             continue;
         };
         if !staged.insert((line.module.clone(), line.record)) {
