@@ -304,6 +304,49 @@ fn recheck_reports_bad_lines_and_missing_files_by_name_and_checks_the_rest() {
     );
 }
 
+#[test]
+fn a_recheck_of_an_incomplete_check_is_incomplete_too() {
+    let (backup, stix) = demo();
+    let tmp = tempfile::tempdir().unwrap();
+    let evidence = tmp.path().join("evidence");
+    copy_tree(&backup, &evidence);
+    // TCC.db cut in half: the check cannot read it all.
+    let tcc = evidence.join("64/64d0019cb3d46bfc8cce545a8ba54b93e7ea9347");
+    let bytes = std::fs::read(&tcc).unwrap();
+    std::fs::write(&tcc, &bytes[..bytes.len() / 2]).unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&[
+        "check",
+        evidence.to_str().unwrap(),
+        "--only-given-iocs",
+        "-q",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let o = run(&["recheck", out.to_str().unwrap(), "--only-given-iocs"]);
+    assert_eq!(
+        code(&o),
+        2,
+        "nothing found, but the acquisition was not all read: {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("original check could not read part"),
+        "{}",
+        stderr(&o)
+    );
+    // With the indicators the findings come first.
+    let o = run(&[
+        "recheck",
+        out.to_str().unwrap(),
+        "--only-given-iocs",
+        "--iocs",
+        stix.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+}
+
 fn keygen(dir: &Path) -> (PathBuf, PathBuf) {
     let key = dir.join("lab.key");
     let o = run(&["keygen", "--out", key.to_str().unwrap()]);

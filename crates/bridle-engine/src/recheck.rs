@@ -74,6 +74,9 @@ pub struct RecheckSummary {
     pub observables: u64,
     /// The run the `new` flags compare with (the original folder, or an earlier re-check).
     pub compared_with: PathBuf,
+    /// Problems the original check recorded (parts of the acquisition it could not read):
+    /// a re-check cannot cover them either.
+    pub original_problems: usize,
 }
 
 impl RecheckSummary {
@@ -82,9 +85,10 @@ impl RecheckSummary {
         self.alerts.iter().any(Alert::is_finding)
     }
 
-    /// Whether part of the saved results could not be re-checked.
+    /// Whether part of the saved results could not be re-checked, or the original check
+    /// could not read part of the acquisition.
     pub fn is_incomplete(&self) -> bool {
-        !self.problems.is_empty()
+        !self.problems.is_empty() || self.original_problems > 0
     }
 
     /// Indicator alerts that are new.
@@ -338,6 +342,9 @@ pub fn recheck(
     problems.dedup();
     let original = original_info.as_ref().map(|(v, _)| v);
     let field = |name: &str| original.and_then(|v| v.get(name));
+    let original_problems = field("problems")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
     let info_file = InfoFile {
         kind: "recheck",
         run: info,
@@ -376,6 +383,7 @@ pub fn recheck(
         records,
         observables,
         compared_with,
+        original_problems,
     })
 }
 

@@ -50,12 +50,16 @@ CREATE INDEX runs_acquisition ON runs (acquisition_id);
 
 -- The records that mention observables (only those can ever match an indicator), with
 -- their data, source and time, so that an alert can be built without the results folder.
+-- The source's evidence file is `source_file`, a `stored_path` of `evidence_files` of the
+-- same acquisition (stored once per acquisition rather than once per record).
 CREATE TABLE records (
     id {{id}},
     acquisition_id BIGINT NOT NULL REFERENCES acquisitions (id),
     module TEXT NOT NULL,
     record_index BIGINT NOT NULL,
-    source TEXT NOT NULL,
+    source_file TEXT,
+    source_table TEXT,
+    source_row TEXT,
     record_time TEXT,
     data TEXT NOT NULL,
     UNIQUE (acquisition_id, module, record_index)

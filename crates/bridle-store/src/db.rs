@@ -302,6 +302,14 @@ impl Db {
         self.batch("COMMIT")
     }
 
+    /// Lets SQLite refresh its query-planner statistics after a large write (cheap; a
+    /// no-op on PostgreSQL, whose autovacuum does it).
+    pub(crate) fn optimize(&mut self) {
+        if let Db::Sqlite(c) = self {
+            let _ = c.execute_batch("PRAGMA optimize");
+        }
+    }
+
     /// Rolls back, ignoring errors: used on the way out of a failed write, when the
     /// connection may already be gone (the server then rolls back by itself).
     pub(crate) fn rollback(&mut self) {

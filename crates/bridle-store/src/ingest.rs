@@ -9,7 +9,7 @@ use crate::StoreError;
 use crate::db::{Db, Row, Value};
 use bridle_engine::alerts::AlertIdentity;
 use bridle_engine::results::{self, ObservableReader, RawLine, trim_record};
-use bridle_model::{Alert, ObservableKind};
+use bridle_model::{Alert, EvidenceFile, ObservableKind};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fs::File;
@@ -342,42 +342,6 @@ fn write(
         ],
     )?)?;
 
-    // Evidence files, once per stored path.
-    let mut seen = HashSet::new();
-    let evidence: Vec<Result<Row, StoreError>> = info
-        .get("evidence_files")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|f| {
-            let stored = f.get("stored_path")?.as_str()?;
-            seen.insert(stored.to_owned()).then(|| {
-                Ok(vec![
-                    Value::Int(acquisition_id),
-                    info_str(f, "logical_path").into(),
-                    stored.into(),
-                    info_str(f, "sha256").into(),
-                    Value::Int(
-                        f.get("size")
-                            .and_then(serde_json::Value::as_i64)
-                            .unwrap_or(0),
-                    ),
-                ])
-            })
-        })
-        .collect();
-    db.bulk_insert(
-        "evidence_files",
-        &[
-            "acquisition_id",
-            "logical_path",
-            "stored_path",
-            "sha256",
-            "size",
-        ],
-        evidence,
-    )?;
-
     let json = |key: &str| {
         info.get(key)
             .map(|v| serde_json::to_string(v).unwrap_or_default())
@@ -405,6 +369,15 @@ fn write(
         )?,
     )?;
 
+    // Evidence files named by info.json, then those only the records name (results edited
+    // by hand), once per stored path.
+    let mut evidence: Vec<EvidenceFile> = info
+        .get("evidence_files")
+        .and_then(|v| serde_json::from_value::<Vec<EvidenceFile>>(v.clone()).ok())
+        .unwrap_or_default();
+    let mut evidence_paths: HashSet<String> =
+        evidence.iter().map(|f| f.stored_path.clone()).collect();
+
     // Pass 1: records (those with observables), with their data.
     let mut reader = ObservableReader::open(&results.join("observables.jsonl"))?;
     let mut cursor: Option<ModuleCursor> = None;
@@ -419,7 +392,9 @@ fn write(
                 "acquisition_id",
                 "module",
                 "record_index",
-                "source",
+                "source_file",
+                "source_table",
+                "source_row",
                 "record_time",
                 "data",
             ],
@@ -454,22 +429,73 @@ fn write(
             .as_mut()
             .and_then(|c| c.get(line.record, &mut problems))
             .unwrap_or_else(|| "{}".to_owned());
+        if let Some(file) = &line.source.file
+            && evidence_paths.insert(file.stored_path.clone())
+        {
+            evidence.push((**file).clone());
+        }
         record_rows.push(Ok(vec![
             Value::Int(acquisition_id),
             line.module.as_str().into(),
             Value::Int(i64::try_from(line.record).unwrap_or(i64::MAX)),
-            serde_json::to_string(&line.source)
-                .unwrap_or_else(|_| "{}".into())
-                .into(),
+            Value::opt_text(line.source.file.as_ref().map(|f| f.stored_path.as_str())),
+            Value::opt_text(line.source.table.as_deref()),
+            Value::opt_text(line.source.row.as_deref()),
             Value::opt_text(line.time.map(|t| t.to_mvt()).as_deref()),
             data.into(),
         ]));
         records += 1;
         if record_rows.len() >= 10_000 {
             flush_records(db, &mut record_rows)?;
+            let evidence_rows: Vec<Result<Row, StoreError>> = evidence
+                .iter()
+                .map(|f| {
+                    Ok(vec![
+                        Value::Int(acquisition_id),
+                        f.logical_path.as_str().into(),
+                        f.stored_path.as_str().into(),
+                        f.sha256.as_str().into(),
+                        Value::Int(i64::try_from(f.size).unwrap_or(i64::MAX)),
+                    ])
+                })
+                .collect();
+            db.bulk_insert(
+                "evidence_files",
+                &[
+                    "acquisition_id",
+                    "logical_path",
+                    "stored_path",
+                    "sha256",
+                    "size",
+                ],
+                evidence_rows,
+            )?;
         }
     }
     flush_records(db, &mut record_rows)?;
+    let evidence_rows: Vec<Result<Row, StoreError>> = evidence
+        .iter()
+        .map(|f| {
+            Ok(vec![
+                Value::Int(acquisition_id),
+                f.logical_path.as_str().into(),
+                f.stored_path.as_str().into(),
+                f.sha256.as_str().into(),
+                Value::Int(i64::try_from(f.size).unwrap_or(i64::MAX)),
+            ])
+        })
+        .collect();
+    db.bulk_insert(
+        "evidence_files",
+        &[
+            "acquisition_id",
+            "logical_path",
+            "stored_path",
+            "sha256",
+            "size",
+        ],
+        evidence_rows,
+    )?;
 
     // Pass 2: observables into a staging table, then set-based inserts.
     db.temp_table(

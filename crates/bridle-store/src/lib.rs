@@ -233,7 +233,9 @@ impl Store {
     /// Records the results folder of a check in a case (created if needed), in one
     /// transaction.
     pub fn record(&mut self, case: &str, results: &Path) -> Result<Recorded, StoreError> {
-        ingest::record(&mut self.db, case, results, &now())
+        let recorded = ingest::record(&mut self.db, case, results, &now())?;
+        self.db.optimize();
+        Ok(recorded)
     }
 
     /// Every case.

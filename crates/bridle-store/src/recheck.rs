@@ -7,7 +7,7 @@ use crate::ingest::{hash_key, identity_hash, probe_rows};
 use bridle_engine::alerts::{self, RecordRef};
 use bridle_indicators::{IndicatorSet, MatchRule, PROBE_KEYS_VERSION};
 use bridle_model::{
-    Alert, IndicatorRef, Level, Map, Observable, ObservableKind, Source, Timestamp,
+    Alert, EvidenceFile, IndicatorRef, Level, Map, Observable, ObservableKind, Source, Timestamp,
 };
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -222,7 +222,9 @@ fn prepare(db: &mut Db, scope: &Scope, set: &IndicatorSet) -> Result<(), StoreEr
     )?;
     db.batch("CREATE INDEX IF NOT EXISTS new_keys_hash ON new_keys (key_hash)")?;
     // The hits: every (record, observable, indicator) whose keys meet, with the most
-    // specific rule. One statement for every device and every observable type.
+    // specific rule. One statement for every device and every observable type. The joins
+    // are written as CROSS JOIN so that SQLite walks them in this order (from the few new
+    // keys, through the indexes, to the records); PostgreSQL plans them as inner joins.
     db.temp_table(
         "hits",
         "acquisition_id BIGINT, record_id BIGINT, position BIGINT, indicator BIGINT, \
@@ -233,11 +235,16 @@ fn prepare(db: &mut Db, scope: &Scope, set: &IndicatorSet) -> Result<(), StoreEr
          SELECT r.acquisition_id, ro.record_id, ro.position, nk.indicator, MIN(vp.rule),
                 nk.clause, nk.clause_size
          FROM new_keys nk
-         JOIN probe_keys pk ON pk.key_hash = nk.key_hash AND pk.space = nk.space AND pk.key = nk.key
-         JOIN value_probes vp ON vp.key_id = pk.id
-         JOIN record_observables ro ON ro.value_id = vp.value_id
-         JOIN records r ON r.id = ro.record_id
-         JOIN sel s ON s.acquisition_id = r.acquisition_id
+         CROSS JOIN probe_keys pk
+         CROSS JOIN value_probes vp
+         CROSS JOIN record_observables ro
+         CROSS JOIN records r
+         CROSS JOIN sel s
+         WHERE pk.key_hash = nk.key_hash AND pk.space = nk.space AND pk.key = nk.key
+           AND vp.key_id = pk.id
+           AND ro.value_id = vp.value_id
+           AND r.id = ro.record_id
+           AND s.acquisition_id = r.acquisition_id
          GROUP BY r.acquisition_id, ro.record_id, ro.position, nk.indicator, nk.clause,
                   nk.clause_size",
         &[],
@@ -338,17 +345,34 @@ fn recheck_in_tx(
     let mut records: BTreeMap<i64, StoredRecord> = BTreeMap::new();
     let mut problems: HashMap<i64, Vec<String>> = HashMap::new();
     for r in db.query(
-        "SELECT r.id, r.acquisition_id, r.module, r.record_index, r.source, r.record_time, r.data
-         FROM records r WHERE r.id IN (SELECT DISTINCT record_id FROM hits)",
+        "SELECT r.id, r.acquisition_id, r.module, r.record_index, r.source_table, r.record_time,
+                r.data, r.source_row, e.logical_path, e.stored_path, e.sha256, e.size
+         FROM records r
+         LEFT JOIN evidence_files e ON e.acquisition_id = r.acquisition_id
+                                   AND e.stored_path = r.source_file
+         WHERE r.id IN (SELECT DISTINCT record_id FROM hits)",
         &[],
     )? {
         let id = int(&r, 0)?;
         let acquisition_id = int(&r, 1)?;
         let module = text(&r, 2).unwrap_or("").to_owned();
         let index = u64::try_from(int(&r, 3)?).unwrap_or(0);
-        let source: Source = text(&r, 4)
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
+        let file = match (text(&r, 8), text(&r, 9), text(&r, 10)) {
+            (Some(logical), Some(stored), Some(sha256)) => {
+                Some(std::sync::Arc::new(EvidenceFile {
+                    logical_path: logical.to_owned(),
+                    stored_path: stored.to_owned(),
+                    sha256: sha256.to_owned(),
+                    size: u64::try_from(int(&r, 11)?).unwrap_or(0),
+                }))
+            }
+            _ => None,
+        };
+        let source = Source {
+            file,
+            table: text(&r, 4).map(|t| Cow::Owned(t.to_owned())),
+            row: text(&r, 7).map(str::to_owned),
+        };
         let data: Map = match text(&r, 6).map(serde_json::from_str::<Map>) {
             Some(Ok(m)) => m,
             _ => {

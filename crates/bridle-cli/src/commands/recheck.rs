@@ -62,6 +62,14 @@ fn render(s: &RecheckSummary, indicators: usize) -> String {
         s.records, s.observables
     );
     let _ = writeln!(o, "Compared with: {}", s.compared_with.display());
+    if s.original_problems > 0 {
+        let _ = writeln!(
+            o,
+            "The original check could not read part of the acquisition ({} problem(s), listed in \
+             its info.json and report): a re-check cannot cover those parts either.",
+            s.original_problems
+        );
+    }
     if !s.problems.is_empty() {
         let _ = writeln!(o, "Could not be re-checked ({}):", s.problems.len());
         for p in &s.problems {
@@ -124,7 +132,7 @@ fn verdict(s: &RecheckSummary) -> &'static str {
     } else if s.has_findings() {
         "FINDINGS: indicators match or severe alerts stand (none new). Only expert review can confirm a compromise."
     } else if s.is_incomplete() {
-        "INCOMPLETE: nothing found, but part of the saved results could not be re-checked (see above)."
+        "INCOMPLETE: nothing found, but part of the acquisition or of the saved results could not be re-checked (see above)."
     } else {
         "NOTHING FOUND. The absence of findings does not prove the device is clean."
     }
