@@ -96,6 +96,14 @@ pub(crate) fn refresh_probe_keys(db: &mut Db) -> Result<(), StoreError> {
     }
     db.begin_write()?;
     let result = (|| {
+        // Another process may have refreshed them while we waited for the lock.
+        let again = db.query(
+            "SELECT value FROM store_meta WHERE key = 'probe_keys_version'",
+            &[],
+        )?;
+        if again.first().and_then(|r| r.first()).and_then(Value::text) == Some(version.as_str()) {
+            return Ok(());
+        }
         db.batch("DELETE FROM value_probes; DELETE FROM probe_keys;")?;
         db.temp_table(
             "stage_keys",
