@@ -33,6 +33,15 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Make an ed25519 key pair for signing results (--sign) and verifying them.
     Keygen(KeygenArgs),
+    /// Scan files and folders for zero-click exploit files (FORCEDENTRY, BLASTPASS,
+    /// TRIANGULATION, CVE-2025-43300, CVE-2025-21043, LANDFALL), recognised by content.
+    Scan(ScanArgs),
+    /// Decrypt an encrypted iOS backup into a folder (as a plain backup, or with readable
+    /// paths), or an Android `.ab` backup into a plain tar file.
+    Decrypt(DecryptArgs),
+    /// iOS tools.
+    #[command(subcommand)]
+    Ios(IosCommand),
     /// Manage indicator files.
     #[command(subcommand)]
     Iocs(IocsCommand),
@@ -55,10 +64,35 @@ pub struct IocArgs {
     pub only_given_iocs: bool,
 }
 
+/// Where a backup password comes from. There is deliberately no `--password VALUE`: a
+/// password on the command line ends up in shell histories and process lists.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PasswordArgs {
+    /// Read the backup password from this file (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE", conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+    /// Read the backup password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+impl PasswordArgs {
+    /// As the library-facing source.
+    pub fn source(&self) -> crate::secrets::PasswordSource {
+        crate::secrets::PasswordSource {
+            file: self.password_file.clone(),
+            stdin: self.password_stdin,
+        }
+    }
+}
+
 /// `bridle check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The acquisition: an iOS backup folder (or the folder holding exactly one backup).
+    /// The acquisition: an iOS backup folder (or the folder holding exactly one backup), an
+    /// iOS filesystem dump folder, an unpacked sysdiagnose folder, an AndroidQF folder, zip or
+    /// .zip.age, an Android bugreport zip or folder, an Android backup (.ab or unpacked), or a
+    /// folder or zip of Android intrusion logs.
     #[arg(required_unless_present = "list_modules")]
     pub path: Option<PathBuf>,
     /// Indicators.
@@ -74,6 +108,24 @@ pub struct CheckArgs {
     /// List the modules for the acquisition kind and exit.
     #[arg(long)]
     pub list_modules: bool,
+    /// Filesystem dumps: skip the slowest checks, as MVT's --fast (path components as process
+    /// names, the search for process binaries missing from the dump).
+    #[arg(long)]
+    pub fast: bool,
+    /// Backup password sources (encrypted iOS backups and Android `.ab` files).
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// The derived key of an encrypted iOS backup (64 hex digits, as `bridle ios extract-key`
+    /// writes it), instead of the password: skips the slow key derivation.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The age identity (private key) file of an encrypted AndroidQF acquisition (`.zip.age`).
+    #[arg(long, value_name = "FILE")]
+    pub age_identity: Option<PathBuf>,
+    /// The device's time zone (IANA name, e.g. Europe/Rome) for intrusion logs, whose times
+    /// have no zone. AndroidQF acquisitions take it from the device's properties.
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
     /// Worker threads (default: the number of CPUs).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -202,6 +254,79 @@ pub struct KeygenArgs {
     /// to the same path plus `.pub`.
     #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+/// `bridle scan`.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Files or folders (searched recursively; symbolic links are not followed).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// One JSON object per file on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// List every file scanned, not only those with findings, notes or errors.
+    #[arg(long)]
+    pub all: bool,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Largest file scanned, in MiB (larger files are reported as not scanned).
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub max_file_mib: u64,
+    /// Print only findings and the verdict line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// How `bridle decrypt` lays out an iOS backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// A plain backup (`xx/<fileID>`, decrypted Manifest.db) that MVT and bridle read.
+    Backup,
+    /// Readable `<domain>/<relativePath>` folders.
+    Tree,
+}
+
+/// `bridle decrypt`.
+#[derive(Debug, Clone, Args)]
+pub struct DecryptArgs {
+    /// The encrypted backup: an iOS backup folder or an Android `.ab` file.
+    pub backup: PathBuf,
+    /// Where to write: a new or empty folder (iOS) or a new `.tar` file (Android).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// iOS: the layout of the decrypted files.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Backup)]
+    pub layout: LayoutArg,
+    /// Password sources.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// iOS: the derived key file instead of the password.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// `bridle ios ...`.
+#[derive(Debug, Subcommand)]
+pub enum IosCommand {
+    /// Derive the key of an encrypted backup from its password (the slow step) and print it,
+    /// or write it to a file, for later use with --key-file. The key decrypts the backup:
+    /// keep it as safe as the password.
+    ExtractKey {
+        /// The encrypted backup folder.
+        backup: PathBuf,
+        /// Write the key to this new file (created with owner-only permissions) instead of
+        /// printing it.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Password sources.
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
 }
 
 /// `bridle iocs ...`.

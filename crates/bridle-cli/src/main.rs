@@ -9,9 +9,11 @@ mod commands;
 mod indicators;
 mod progress;
 mod seal;
+mod secrets;
 mod summary;
 
 use clap::Parser;
+
 use std::process::ExitCode as ProcessExit;
 
 /// bridle's exit statuses (DESIGN.md promise 4).

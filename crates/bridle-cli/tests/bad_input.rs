@@ -282,3 +282,77 @@ fn non_utf8_message_text() {
         "invalid bytes are kept as \\xNN escapes"
     );
 }
+
+/// Adds a file to a backup: its blob under its fileID and a Manifest.db row.
+fn add_backup_file(backup: &Path, domain: &str, rel: &str, bytes: &[u8]) {
+    let path = blob(backup, domain, rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let c = rusqlite::Connection::open(backup.join("Manifest.db")).unwrap();
+    c.execute(
+        "INSERT INTO Files VALUES (?1, ?2, ?3, 1, NULL)",
+        rusqlite::params![file_id(domain, rel), domain, rel],
+    )
+    .unwrap();
+}
+
+#[test]
+fn exploit_files_in_attachment_stores_are_found_by_content() {
+    let shared = shared();
+    let (tmp, backup, stix) = demo_copy();
+    let positive = shared.join("fixtures/exploits/positive");
+    // FORCEDENTRY was a PDF named .gif; BLASTPASS a WebP inside a PassKit attachment.
+    add_backup_file(
+        &backup,
+        "MediaDomain",
+        "Library/SMS/Attachments/4f/15/AB12/IMG_0001.gif",
+        &std::fs::read(positive.join("FORCEDENTRY.gif")).unwrap(),
+    );
+    add_backup_file(
+        &backup,
+        "AppDomainGroup-group.net.whatsapp.WhatsApp.shared",
+        "Message/Media/1234@s.whatsapp.net/a/b/photo.jpg",
+        &std::fs::read(positive.join("BLASTPASS.webp")).unwrap(),
+    );
+    // A benign WebP is scanned and clean.
+    let benign = std::fs::read_dir(shared.join("fixtures/exploits/benign/webp"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "webp"))
+        .unwrap();
+    add_backup_file(
+        &backup,
+        "MediaDomain",
+        "Library/SMS/Attachments/aa/bb/sticker.webp",
+        &std::fs::read(benign).unwrap(),
+    );
+    let (code, err, out) = check(&backup, &stix, tmp.path());
+    assert_eq!(code, 1, "{err}");
+    let alerts = read_json(&out.join("exploit_files_detected.json"));
+    let high: Vec<&str> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["level"] == "HIGH")
+        .map(|a| a["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        high.iter()
+            .any(|m| m.starts_with("FORCEDENTRY") && m.contains("IMG_0001.gif")),
+        "{high:?}"
+    );
+    assert!(
+        high.iter()
+            .any(|m| m.starts_with("BLASTPASS") && m.contains("photo.jpg")),
+        "{high:?}"
+    );
+    let records = read_json(&out.join("exploit_files.json"));
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 3, "{records:?}");
+    let sticker = records
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("sticker.webp"))
+        .unwrap();
+    assert_eq!(sticker["findings"], serde_json::json!([]));
+    assert_eq!(sticker["format"], "webp");
+}

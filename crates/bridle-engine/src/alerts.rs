@@ -110,30 +110,41 @@ pub fn heuristic_alert(
     }
 }
 
-/// One alert per observable and indicator value: the same value matched twice by the same
-/// observable says nothing more. When the value is an indicator in several files (Amnesty's
-/// and MVT's copies of the same list), the first file loaded carries the alert and the others
-/// are listed in `also_in`.
+/// One alert per record and indicator value. The same value found in several fields of one
+/// record (a crash report names its process four times) is one finding: the first field
+/// carries the alert and the others are added to `observable_field`. When the value is an
+/// indicator in several files (Amnesty's and MVT's copies of the same list), the first file
+/// loaded carries the alert and the others are listed in `also_in`.
 pub fn dedup_hits(mut hits: Vec<(usize, IndicatorRef)>) -> Vec<(usize, IndicatorRef)> {
     // Stable: hits arrive in indicator load order, which decides which file comes first.
-    hits.sort_by(|a, b| (a.0, &a.1.bucket, &a.1.value).cmp(&(b.0, &b.1.bucket, &b.1.value)));
+    hits.sort_by(|a, b| (&a.1.bucket, &a.1.value, a.0).cmp(&(&b.1.bucket, &b.1.value, b.0)));
     let mut out: Vec<(usize, IndicatorRef)> = Vec::with_capacity(hits.len());
     for (i, hit) in hits {
         if let Some((j, first)) = out.last_mut()
-            && *j == i
             && first.bucket == hit.bucket
             && first.value == hit.value
         {
-            if first.stix_id != hit.stix_id || first.stix2_file_name != hit.stix2_file_name {
-                let other = format!("{}: {} ({})", hit.stix2_file_name, hit.stix_id, hit.name);
-                if !first.also_in.contains(&other) {
-                    first.also_in.push(other);
+            if *j == i {
+                if first.stix_id != hit.stix_id || first.stix2_file_name != hit.stix2_file_name {
+                    let other = format!("{}: {} ({})", hit.stix2_file_name, hit.stix_id, hit.name);
+                    if !first.also_in.contains(&other) {
+                        first.also_in.push(other);
+                    }
                 }
+            } else if !first
+                .observable_field
+                .split(", ")
+                .any(|f| f == hit.observable_field)
+            {
+                first.observable_field.push_str(", ");
+                first.observable_field.push_str(&hit.observable_field);
             }
             continue;
         }
         out.push((i, hit));
     }
+    // Back to the order of the record's observables.
+    out.sort_by_key(|(i, _)| *i);
     out
 }
 

@@ -28,6 +28,8 @@ pub struct ModuleReport {
     pub timeline_events: u64,
     /// Problems reported.
     pub problems: u64,
+    /// How long the module ran, in milliseconds (run metadata, varies between runs).
+    pub elapsed_ms: u64,
 }
 
 /// A module's results once it has run.
@@ -82,7 +84,7 @@ struct ObservableLine<'a> {
 }
 
 impl ModuleSink<'_> {
-    fn write_json(&mut self, data: &Map) {
+    fn write_json(&mut self, data: &Map, raw: Option<&str>) {
         let Some(dir) = self.out else { return };
         if self.error.is_some() {
             return;
@@ -96,15 +98,21 @@ impl ModuleSink<'_> {
             let Some(w) = self.json.as_mut() else {
                 return Ok(());
             };
-            match self.shape {
-                OutputShape::Object => {
+            match (self.shape, raw) {
+                (OutputShape::Object, raw) => {
                     if first {
-                        serde_json::to_writer_pretty(&mut *w, data)?;
+                        match raw {
+                            Some(r) => w.write_all(r.as_bytes())?,
+                            None => serde_json::to_writer_pretty(&mut *w, data)?,
+                        }
                     }
                 }
-                OutputShape::List => {
+                (OutputShape::List, raw) => {
                     w.write_all(if first { b"[\n" } else { b",\n" })?;
-                    serde_json::to_writer(&mut *w, data)?;
+                    match raw {
+                        Some(r) => w.write_all(r.as_bytes())?,
+                        None => serde_json::to_writer(&mut *w, data)?,
+                    }
                 }
             }
             Ok(())
@@ -150,28 +158,39 @@ impl Sink for ModuleSink<'_> {
         let index = self.records;
         self.records += 1;
         let time = alerts::record_time(&record.timeline);
-        let at = RecordRef {
-            module: self.slug,
-            index,
-            source: &record.source,
-            time,
-            data: &record.data,
-        };
         let hits = self.matcher.match_record(&record.observables);
-        if !hits.is_empty() {
-            let found = alerts::indicator_alerts(&at, &record.observables, hits);
-            self.alerts.extend(found);
-        }
-        for h in &record.heuristics {
-            self.alerts
-                .push(alerts::heuristic_alert(self.slug, h.clone(), Some(&at)));
+        if !hits.is_empty() || !record.heuristics.is_empty() {
+            // A record given as raw JSON is parsed only when an alert needs its data.
+            let parsed;
+            let data: &Map = match &record.raw {
+                Some(_) => {
+                    parsed = record.data_map();
+                    &parsed
+                }
+                None => &record.data,
+            };
+            let at = RecordRef {
+                module: self.slug,
+                index,
+                source: &record.source,
+                time,
+                data,
+            };
+            if !hits.is_empty() {
+                let found = alerts::indicator_alerts(&at, &record.observables, hits);
+                self.alerts.extend(found);
+            }
+            for h in &record.heuristics {
+                self.alerts
+                    .push(alerts::heuristic_alert(self.slug, h.clone(), Some(&at)));
+            }
         }
         for e in &record.timeline {
             self.timeline_events += 1;
             let row = TimelineRow {
                 timestamp: e.timestamp,
-                module: self.name.to_owned(),
-                event: e.event.to_string(),
+                module: std::borrow::Cow::Borrowed(self.name),
+                event: e.event.clone(),
                 data: e.data.clone(),
             };
             if let Err(err) = self.spool.push(row, self.spool_dir)
@@ -181,7 +200,7 @@ impl Sink for ModuleSink<'_> {
             }
         }
         self.write_observables(&record, index);
-        self.write_json(&record.data);
+        self.write_json(&record.data, record.raw.as_deref());
     }
 
     fn alert(&mut self, heuristic: Heuristic) {
@@ -207,6 +226,7 @@ pub(crate) fn run_module(
     progress: &dyn Progress,
 ) -> Result<Finished, EngineError> {
     let info = module.info();
+    let started = std::time::Instant::now();
     progress.module_started(info.slug);
     let mut sink = ModuleSink {
         slug: info.slug,
@@ -282,6 +302,7 @@ pub(crate) fn run_module(
         alerts: sink.alerts.len() as u64,
         timeline_events: sink.timeline_events,
         problems: sink.problems.len() as u64,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     progress.module_finished(&report);
     Ok(Finished {

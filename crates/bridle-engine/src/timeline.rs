@@ -10,14 +10,12 @@
 use crate::EngineError;
 use bridle_model::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-
-/// A buffer left in memory at the end of a module is spilled too if longer than this.
-const KEEP_IN_MEMORY: usize = 20_000;
 
 /// One timeline row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,9 +23,9 @@ pub struct TimelineRow {
     /// When (UTC); `None` sorts first.
     pub timestamp: Option<Timestamp>,
     /// The module's MVT class name ("Plugin" column).
-    pub module: String,
+    pub module: Cow<'static, str>,
     /// Event name.
-    pub event: String,
+    pub event: Cow<'static, str>,
     /// Description.
     pub data: String,
 }
@@ -75,13 +73,10 @@ impl Spool {
         Ok(())
     }
 
-    pub(crate) fn finish(&mut self, dir: &Path) -> Result<(), EngineError> {
-        if self.buf.len() > KEEP_IN_MEMORY {
-            self.spill(dir)
-        } else {
-            self.buf.sort_unstable();
-            Ok(())
-        }
+    /// Sorts what is left in memory (at most one run's worth: already bounded).
+    pub(crate) fn finish(&mut self, _dir: &Path) -> Result<(), EngineError> {
+        self.buf.sort_unstable();
+        Ok(())
     }
 }
 
@@ -155,8 +150,8 @@ mod tests {
     fn row(t: Option<i64>, m: &str, d: &str) -> TimelineRow {
         TimelineRow {
             timestamp: t.and_then(Timestamp::from_unix_seconds),
-            module: m.into(),
-            event: "e".into(),
+            module: Cow::Owned(m.to_owned()),
+            event: Cow::Borrowed("e"),
             data: d.into(),
         }
     }
@@ -178,7 +173,10 @@ mod tests {
         assert!(a.runs.len() >= 2, "the small run length forced spills");
         let mut got = Vec::new();
         let n = merge(vec![a, b], |r| {
-            got.push((r.timestamp.map(Timestamp::unix_seconds), r.module.clone()));
+            got.push((
+                r.timestamp.map(Timestamp::unix_seconds),
+                r.module.to_string(),
+            ));
             Ok(())
         })
         .unwrap();

@@ -17,6 +17,7 @@
 
 #![deny(missing_docs)]
 
+pub mod archive;
 mod error;
 mod log;
 pub mod nska;

@@ -146,6 +146,9 @@ pub fn plist_date(d: plist::Date) -> Option<Timestamp> {
 /// UTF-8 text with every invalid byte written as `\xNN` (Python's `backslashreplace`, which
 /// is what MVT's JSON shows for bytes), so nothing is lost and nothing is invented.
 pub fn escape_bytes(d: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(d) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(d.len());
     for chunk in d.utf8_chunks() {
         out.push_str(chunk.valid());

@@ -541,10 +541,10 @@ impl Loader {
         let mut seen_single: HashSet<(IndicatorKind, String, String)> = HashSet::new();
         let mut seen_multi: HashSet<(String, Vec<(IndicatorKind, String)>)> = HashSet::new();
         for (ordinal, object) in bundle.objects.iter().enumerate() {
-            if stix::str_field(object, "type") != Some("indicator") {
+            if object.str("type") != Some("indicator") {
                 continue;
             }
-            let stix_id = stix::str_field(object, "id");
+            let stix_id = object.str("id");
             let clauses = match stix_id
                 .ok_or(LoadProblemKind::MissingId { ordinal })
                 .and_then(|_| resolve_indicator(object))
@@ -557,7 +557,7 @@ impl Loader {
                 }
             };
             let stix_id = stix_id.unwrap_or_default();
-            let pattern = stix::str_field(object, "pattern").unwrap_or_default();
+            let pattern = object.str("pattern").unwrap_or_default();
             let names = links.names_of(stix_id, &base_name);
             file.stix_indicators += 1;
             for clause in clauses {
@@ -607,16 +607,18 @@ impl Loader {
 /// Turn one indicator object into conjunctive clauses of resolved comparisons: duplicates
 /// inside a clause removed, duplicate clauses removed, and clauses implied by a smaller one
 /// dropped (`a OR (a AND b)` is `a`).
-fn resolve_indicator(object: &serde_json::Value) -> Result<Vec<Vec<Resolved>>, LoadProblemKind> {
-    if object.get("revoked").and_then(serde_json::Value::as_bool) == Some(true) {
+fn resolve_indicator(object: &stix::StixObject<'_>) -> Result<Vec<Vec<Resolved>>, LoadProblemKind> {
+    if object.revoked == Some(true) {
         return Err(LoadProblemKind::Revoked);
     }
-    if let Some(kind) = stix::str_field(object, "pattern_type")
+    if let Some(kind) = object.str("pattern_type")
         && !kind.eq_ignore_ascii_case("stix")
     {
         return Err(LoadProblemKind::UnsupportedPatternType(kind.to_owned()));
     }
-    let text = stix::str_field(object, "pattern").ok_or(LoadProblemKind::MissingPattern)?;
+    let text = object
+        .str("pattern")
+        .ok_or(LoadProblemKind::MissingPattern)?;
     let pattern_error = |error| LoadProblemKind::Pattern {
         pattern: text.to_owned(),
         error,
@@ -681,10 +683,12 @@ fn has_indicator_extension(path: &Path) -> bool {
 /// on the size the file system reports).
 pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, LoadProblemKind> {
     let file = fs::File::open(path).map_err(|e| LoadProblemKind::Read(e.to_string()))?;
-    if file.metadata().is_ok_and(|m| m.len() > limit) {
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > limit {
         return Err(LoadProblemKind::TooLarge { limit });
     }
-    let mut bytes = Vec::new();
+    // The exact size up front: growing by doubling would hold up to twice the file.
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| LoadProblemKind::Read(e.to_string()))?;

@@ -4,46 +4,137 @@
 
 use crate::set::LoadProblemKind;
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Most objects read from one bundle; the rest are ignored with a problem.
 pub const MAX_OBJECTS: usize = 1_000_000;
 
-pub(crate) struct Bundle {
-    pub(crate) objects: Vec<Value>,
+/// The fields of a STIX object bridle reads, borrowed from the file's bytes where possible.
+///
+/// Parsing each object into this small struct, rather than a JSON tree, keeps loading cheap:
+/// a tree of the Amnesty and MVT files took about ten times their size in memory.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct StixObject<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pattern: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pattern_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source_ref: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    target_ref: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    relationship_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    object_refs: Option<Vec<Cow<'a, str>>>,
+    #[serde(default)]
+    pub(crate) revoked: Option<bool>,
+}
+
+impl<'a> StixObject<'a> {
+    /// Reads one object. An object whose fields have unexpected types (a name that is a
+    /// number) is read field by field instead, keeping the string fields that are strings:
+    /// one odd object costs that object's odd fields, not the file.
+    fn from_raw(raw: &'a RawValue) -> Option<StixObject<'a>> {
+        if let Ok(o) = serde_json::from_str::<StixObject<'a>>(raw.get()) {
+            return Some(o);
+        }
+        let value: Value = serde_json::from_str(raw.get()).ok()?;
+        let s = |k: &str| {
+            value
+                .get(k)
+                .and_then(Value::as_str)
+                .map(|v| Cow::Owned(v.to_owned()))
+        };
+        Some(StixObject {
+            kind: s("type"),
+            id: s("id"),
+            name: s("name"),
+            pattern: s("pattern"),
+            pattern_type: s("pattern_type"),
+            source_ref: s("source_ref"),
+            target_ref: s("target_ref"),
+            relationship_type: s("relationship_type"),
+            object_refs: value.get("object_refs").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|v| Cow::Owned(v.to_owned()))
+                    .collect()
+            }),
+            revoked: value.get("revoked").and_then(Value::as_bool),
+        })
+    }
+
+    /// A string field by its STIX name.
+    pub(crate) fn str(&self, key: &str) -> Option<&str> {
+        match key {
+            "type" => self.kind.as_deref(),
+            "id" => self.id.as_deref(),
+            "name" => self.name.as_deref(),
+            "pattern" => self.pattern.as_deref(),
+            "pattern_type" => self.pattern_type.as_deref(),
+            "source_ref" => self.source_ref.as_deref(),
+            "target_ref" => self.target_ref.as_deref(),
+            "relationship_type" => self.relationship_type.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) struct Bundle<'a> {
+    pub(crate) objects: Vec<StixObject<'a>>,
     pub(crate) truncated: bool,
 }
 
-impl Bundle {
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Bundle, LoadProblemKind> {
+#[derive(serde::Deserialize)]
+struct RawBundle<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    objects: Option<Vec<&'a RawValue>>,
+}
+
+impl<'a> Bundle<'a> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Bundle<'a>, LoadProblemKind> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| LoadProblemKind::NotJson(e.to_string()))?;
-        let Value::Object(mut top) = value else {
-            return Err(LoadProblemKind::NotBundle(
-                "the top level is not a JSON object".into(),
-            ));
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| LoadProblemKind::NotJson(e.to_string()))?;
+        let top: RawBundle<'a> = match serde_json::from_str(text) {
+            Ok(t) => t,
+            Err(e) if e.is_data() => {
+                return Err(LoadProblemKind::NotBundle(
+                    "the top level is not a JSON object with an \"objects\" array".into(),
+                ));
+            }
+            Err(e) => return Err(LoadProblemKind::NotJson(e.to_string())),
         };
-        match top.get("type") {
-            None => {}
-            Some(Value::String(t)) if t == "bundle" => {}
+        match top.kind.map(RawValue::get) {
+            None | Some("\"bundle\"") => {}
             Some(other) => {
                 return Err(LoadProblemKind::NotBundle(format!(
                     "its type is {other}, not \"bundle\""
                 )));
             }
         }
-        let Some(Value::Array(mut objects)) = top.remove("objects") else {
+        let Some(mut raw) = top.objects else {
             return Err(LoadProblemKind::NotBundle("no \"objects\" array".into()));
         };
-        let truncated = objects.len() > MAX_OBJECTS;
-        objects.truncate(MAX_OBJECTS);
+        let truncated = raw.len() > MAX_OBJECTS;
+        raw.truncate(MAX_OBJECTS);
+        let objects = raw
+            .into_iter()
+            .map(|r| StixObject::from_raw(r).unwrap_or_default())
+            .collect();
         Ok(Bundle { objects, truncated })
     }
-}
-
-pub(crate) fn str_field<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
-    object.get(key).and_then(Value::as_str)
 }
 
 /// Which malware and reports each indicator belongs to.
@@ -58,29 +149,28 @@ pub(crate) struct Links<'a> {
 }
 
 impl<'a> Links<'a> {
-    pub(crate) fn collect(objects: &'a [Value]) -> Links<'a> {
+    pub(crate) fn collect(objects: &'a [StixObject<'a>]) -> Links<'a> {
         let mut malware: HashMap<&str, &str> = HashMap::new();
         for object in objects {
-            if str_field(object, "type") == Some("malware")
-                && let Some(id) = str_field(object, "id")
+            if object.str("type") == Some("malware")
+                && let Some(id) = object.str("id")
             {
-                malware.insert(id, str_field(object, "name").unwrap_or(id));
+                malware.insert(id, object.str("name").unwrap_or(id));
             }
         }
         let mut links = Links::default();
         for object in objects {
-            match str_field(object, "type") {
+            match object.str("type") {
                 Some("relationship") => {
-                    let (Some(source), Some(target)) = (
-                        str_field(object, "source_ref"),
-                        str_field(object, "target_ref"),
-                    ) else {
+                    let (Some(source), Some(target)) =
+                        (object.str("source_ref"), object.str("target_ref"))
+                    else {
                         continue;
                     };
                     let Some(name) = malware.get(target) else {
                         continue;
                     };
-                    let map = if str_field(object, "relationship_type") == Some("indicates") {
+                    let map = if object.str("relationship_type") == Some("indicates") {
                         &mut links.indicates
                     } else {
                         &mut links.other
@@ -88,12 +178,12 @@ impl<'a> Links<'a> {
                     map.entry(source).or_default().push(name);
                 }
                 Some("report") => {
-                    let name = str_field(object, "name")
-                        .or_else(|| str_field(object, "id"))
+                    let name = object
+                        .str("name")
+                        .or_else(|| object.str("id"))
                         .unwrap_or("report");
-                    let refs = object.get("object_refs").and_then(Value::as_array);
-                    for r in refs.into_iter().flatten().filter_map(Value::as_str) {
-                        links.reports.entry(r).or_default().push(name);
+                    for r in object.object_refs.iter().flatten() {
+                        links.reports.entry(r.as_ref()).or_default().push(name);
                     }
                 }
                 _ => {}

@@ -1,9 +1,11 @@
+use crate::sysdiagnose::SysdiagnoseName;
+use crate::tree::FileNameIndex;
 use bridle_evidence::sqlite::{self, Database, DbFiles, RowsRead};
 use bridle_evidence::{EvidenceError, EvidenceLog, Limits, Root, plist_json};
 use bridle_model::EvidenceFile;
 use sha1::{Digest, Sha1};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What kind of iOS acquisition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +14,8 @@ pub enum IosKind {
     Backup,
     /// A full filesystem dump: the device's tree, rooted where `private/var` is.
     FileSystem,
+    /// An unpacked sysdiagnose archive: the folder `sysdiagnose_<date>_<zone>_<device>_<build>`.
+    Sysdiagnose,
 }
 
 /// Why an acquisition could not be opened at all.
@@ -24,6 +28,14 @@ pub enum OpenError {
         /// The folder.
         path: PathBuf,
     },
+    /// Not a sysdiagnose folder (and no single sub-folder is one).
+    #[error(
+        "{path}: does not look like an unpacked sysdiagnose (no sysdiagnose.log, ps.txt, remotectl_dumpstate.txt, system_logs.logarchive or crashes_and_spins)"
+    )]
+    NotASysdiagnose {
+        /// The folder.
+        path: PathBuf,
+    },
     /// Not an iOS backup (and no single sub-folder is one).
     #[error(
         "{path}: does not look like an iOS backup (no Info.plist with Manifest.db or Manifest.plist{extra})"
@@ -33,6 +45,14 @@ pub enum OpenError {
         path: PathBuf,
         /// More detail.
         extra: String,
+    },
+    /// The password or key does not unlock the backup.
+    #[error("{path}: {reason}")]
+    Unlock {
+        /// The backup folder.
+        path: PathBuf,
+        /// Why.
+        reason: crate::encrypted::UnlockFailure,
     },
     /// The backup is encrypted and no key was given.
     #[error(
@@ -131,8 +151,12 @@ pub struct Locations {
 /// A file found in an acquisition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
-    /// Where the bytes are on disk (inside the acquisition).
+    /// Where the readable bytes are: the file itself, or for an encrypted backup its
+    /// decrypted copy in a private temporary folder.
     pub path: PathBuf,
+    /// The file in the acquisition as it is on disk (what evidence citations hash): the same
+    /// as `path` except in an encrypted backup, where it is the encrypted blob.
+    pub evidence_path: PathBuf,
     /// The path relative to the acquisition root, `/`-separated.
     pub stored: String,
     /// The device's name for it: `domain/relativePath` in a backup.
@@ -173,6 +197,9 @@ pub enum ManifestFilter<'a> {
     RelativePathLike(&'a str),
     /// One domain.
     Domain(&'a str),
+    /// Files (flags 1) in one domain whose relative path matches a pattern (`*` = any
+    /// characters).
+    FilesIn(&'a str, &'a str),
 }
 
 /// A read-only view of an iOS acquisition, shared by all modules of a run.
@@ -182,7 +209,16 @@ pub struct Ios {
     root: Root,
     log: EvidenceLog,
     limits: Limits,
-    manifest: Result<PathBuf, String>,
+    pub(crate) manifest: Result<PathBuf, String>,
+    fast: bool,
+    /// Built on first use by whichever module asks first, then shared (DataUsage and
+    /// netusage both search for process binaries).
+    file_names: OnceLock<FileNameIndex>,
+    sysdiagnose: Option<SysdiagnoseName>,
+    /// The private folder an archive was unpacked into; removed when the view is dropped.
+    unpacked: Option<std::sync::Arc<tempfile::TempDir>>,
+    /// For an encrypted backup: the unlocked keys and the decrypted files.
+    pub(crate) decryptor: Option<Arc<crate::encrypted::Decryptor>>,
 }
 
 impl Ios {
@@ -192,27 +228,80 @@ impl Ios {
     /// Manifest.db is not fatal: modules that find their files by fileID still run, and the
     /// ones that need the Manifest report the problem.
     pub fn open_backup(path: &Path, log: EvidenceLog, limits: Limits) -> Result<Ios, OpenError> {
+        Self::open_backup_with(path, log, limits, None)
+    }
+
+    /// Opens a backup, unlocking it with `key` when it is encrypted. An encrypted backup
+    /// without a key is [`OpenError::Encrypted`]; a wrong key is [`OpenError::Unlock`] with
+    /// [`crate::encrypted::UnlockFailure::WrongPassword`].
+    pub fn open_backup_with(
+        path: &Path,
+        log: EvidenceLog,
+        limits: Limits,
+        key: Option<crate::encrypted::BackupKey>,
+    ) -> Result<Ios, OpenError> {
         let dir = find_backup_root(path)?;
         let root = Root::new(&dir)?;
         let manifest_plist = dir.join("Manifest.plist");
+        let mut encrypted = false;
         if manifest_plist.is_file() {
             let plist = plist_json::read_plist(&manifest_plist, &limits)?;
             log.register(&manifest_plist, "Manifest.plist", "Manifest.plist")?;
-            if matches!(
+            encrypted = matches!(
                 plist_json::get(&plist, "IsEncrypted"),
                 Some(plist::Value::Boolean(true))
-            ) {
-                return Err(OpenError::Encrypted { path: dir });
-            }
+            );
         }
-        let manifest = Self::check_manifest(&dir, &log);
+        let (manifest, decryptor) = if encrypted {
+            let Some(key) = key else {
+                return Err(OpenError::Encrypted { path: dir });
+            };
+            let bytes =
+                plist_json::read_capped(&manifest_plist, limits.max_plist_bytes, "a plist")?;
+            let db = dir.join("Manifest.db");
+            log.register(&db, "Manifest.db", "Manifest.db")?;
+            let (d, plain) =
+                crate::encrypted::Decryptor::unlock(&bytes, &db, key).map_err(|reason| {
+                    OpenError::Unlock {
+                        path: dir.clone(),
+                        reason,
+                    }
+                })?;
+            (Ok(plain), Some(Arc::new(d)))
+        } else {
+            (Self::check_manifest(&dir, &log), None)
+        };
         Ok(Ios {
             kind: IosKind::Backup,
             root,
             log,
             limits,
             manifest,
+            fast: false,
+            file_names: OnceLock::new(),
+            sysdiagnose: None,
+            unpacked: None,
+            decryptor,
         })
+    }
+
+    /// Whether this is an encrypted backup (read through its decrypted copies).
+    pub fn is_encrypted(&self) -> bool {
+        self.decryptor.is_some()
+    }
+
+    /// A backup file by fileID, domain and relative path, when its blob is in the backup
+    /// (decrypted first in an encrypted backup).
+    pub fn backup_file(
+        &self,
+        file_id: &str,
+        domain: &str,
+        rel: &str,
+    ) -> Result<Option<Located>, EvidenceError> {
+        match self.blob_path(file_id)? {
+            Some(path) => self.located(path, file_id, domain, rel).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Opens a full filesystem dump folder (the folder holding `private/var`, or its parent).
@@ -227,7 +316,138 @@ impl Ios {
             log,
             limits,
             manifest: Err("a filesystem dump has no Manifest.db".into()),
+            fast: false,
+            file_names: OnceLock::new(),
+            sysdiagnose: None,
+            unpacked: None,
+            decryptor: None,
         })
+    }
+
+    /// Opens an unpacked sysdiagnose folder (or the folder holding exactly one). The device's
+    /// UTC offset and build come from the folder's name, or from the archive name
+    /// `sysdiagnose.log` records; [`Ios::with_sysdiagnose_name`] overrides them (for a
+    /// renamed folder, or an archive presented as a tree).
+    pub fn open_sysdiagnose(
+        path: &Path,
+        log: EvidenceLog,
+        limits: Limits,
+    ) -> Result<Ios, OpenError> {
+        let dir = crate::sysdiagnose::find_sysdiagnose_root(path).ok_or_else(|| {
+            OpenError::NotASysdiagnose {
+                path: path.to_path_buf(),
+            }
+        })?;
+        let root = Root::new(&dir)?;
+        let sysdiagnose = crate::sysdiagnose::name_of(&dir);
+        Ok(Ios {
+            kind: IosKind::Sysdiagnose,
+            root,
+            log,
+            limits,
+            manifest: Err("a sysdiagnose has no Manifest.db".into()),
+            fast: false,
+            file_names: OnceLock::new(),
+            sysdiagnose,
+            unpacked: None,
+            decryptor: None,
+        })
+    }
+
+    /// Opens an iOS acquisition held in an archive (`.tar`, `.tar.gz`, `.zip`): a filesystem
+    /// dump, a sysdiagnose as the phone writes it, or a zipped backup. The archive is indexed
+    /// with the archive caps (member names validated, bombs and oversized members refused,
+    /// links never followed out), then unpacked once into a private temporary folder that
+    /// lives as long as the view: SQLite needs files, and a tar.gz cannot seek. Skipped
+    /// members are reported as problems; the archive itself is cited with its SHA-256.
+    pub fn open_archive(
+        path: &Path,
+        log: EvidenceLog,
+        limits: Limits,
+        archive_limits: bridle_evidence::archive::ArchiveLimits,
+    ) -> Result<Ios, OpenError> {
+        let name = path.file_name().map_or_else(
+            || "archive".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let arch = |e: bridle_evidence::archive::ArchiveError| {
+            OpenError::Evidence(EvidenceError::Malformed {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        };
+        log.register(path, &name, &name)?;
+        let tree = bridle_evidence::archive::Tree::open_with(path, archive_limits).map_err(arch)?;
+        for p in tree.problems() {
+            log.note(p.clone());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("bridle-unpacked-")
+            .tempdir()
+            .map_err(|e| EvidenceError::Io {
+                path: std::env::temp_dir(),
+                source: e,
+            })?;
+        tree.unpack_to(tmp.path()).map_err(arch)?;
+        let unpacked = Some(std::sync::Arc::new(tmp));
+        let dir = unpacked
+            .as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default();
+        let mut ios = if find_dump_root(&dir).is_some() {
+            Ios::open_fs(&dir, log, limits)?
+        } else if crate::sysdiagnose::find_sysdiagnose_root(&dir).is_some() {
+            let ios = Ios::open_sysdiagnose(&dir, log, limits)?;
+            match (
+                ios.sysdiagnose.is_none(),
+                crate::sysdiagnose::parse_sysdiagnose_name(&name),
+            ) {
+                (true, Some(n)) => ios.with_sysdiagnose_name(n),
+                _ => ios,
+            }
+        } else if find_backup_root(&dir).is_ok() {
+            Ios::open_backup(&dir, log, limits)?
+        } else {
+            return Err(OpenError::NotADump {
+                path: path.to_path_buf(),
+            });
+        };
+        ios.unpacked = unpacked;
+        Ok(ios)
+    }
+
+    /// The same view in MVT's `--fast` mode: the filesystem module skips its process-name
+    /// check of path components and DataUsage/netusage skip the search for process binaries.
+    #[must_use]
+    pub fn with_fast(mut self, fast: bool) -> Self {
+        self.fast = fast;
+        self
+    }
+
+    /// Whether `--fast` was asked.
+    pub fn fast(&self) -> bool {
+        self.fast
+    }
+
+    /// The same view with the sysdiagnose's name given (the archive's file name when the
+    /// archive is read as a tree, or a folder renamed by someone).
+    #[must_use]
+    pub fn with_sysdiagnose_name(mut self, name: SysdiagnoseName) -> Self {
+        self.sysdiagnose = Some(name);
+        self
+    }
+
+    /// What the sysdiagnose's name says (UTC offset, creation time, build), when known.
+    pub fn sysdiagnose_name(&self) -> Option<&SysdiagnoseName> {
+        self.sysdiagnose.as_ref()
+    }
+
+    /// The index of file names of a filesystem dump, built by one walk on first use and
+    /// shared afterwards; `None` for other acquisitions (a backup or a sysdiagnose does not
+    /// hold the device's binaries, so "binary not found" means nothing there).
+    pub fn file_names(&self) -> Option<&FileNameIndex> {
+        (self.kind == IosKind::FileSystem)
+            .then(|| self.file_names.get_or_init(|| FileNameIndex::build(self)))
     }
 
     fn check_manifest(dir: &Path, log: &EvidenceLog) -> Result<PathBuf, String> {
@@ -303,6 +523,19 @@ impl Ios {
         } else {
             "fileID, domain, relativePath, flags, NULL, rowid"
         };
+        if let ManifestFilter::FilesIn(domain, pattern) = filter {
+            let sql = format!(
+                "SELECT {cols} FROM Files WHERE domain = ?1 AND relativePath LIKE ?2 ESCAPE '\\' \
+                 AND flags = 1 ORDER BY rowid"
+            );
+            let read = sqlite::for_each_row(
+                db.conn(),
+                &sql,
+                [domain.to_owned(), like_pattern(pattern)],
+                |r| f(manifest_row(r)),
+            );
+            return Ok(read);
+        }
         let (clause, arg) = match filter {
             ManifestFilter::All => ("", None),
             ManifestFilter::RelativePath(p) => (" WHERE relativePath = ?1", Some(p.to_owned())),
@@ -311,18 +544,10 @@ impl Ios {
                 Some(like_pattern(p)),
             ),
             ManifestFilter::Domain(d) => (" WHERE domain = ?1", Some(d.to_owned())),
+            ManifestFilter::FilesIn(..) => ("", None),
         };
         let sql = format!("SELECT {cols} FROM Files{clause} ORDER BY rowid");
-        let mut on_row = |r: &rusqlite::Row<'_>| {
-            f(ManifestRow {
-                file_id: crate::rows::text(r, 0).unwrap_or_default(),
-                domain: crate::rows::text(r, 1).unwrap_or_default(),
-                relative_path: crate::rows::text(r, 2).unwrap_or_default(),
-                flags: r.get::<_, Option<i64>>(3).ok().flatten(),
-                file: r.get::<_, Option<Vec<u8>>>(4).ok().flatten(),
-                rowid: r.get::<_, i64>(5).unwrap_or_default(),
-            });
-        };
+        let mut on_row = |r: &rusqlite::Row<'_>| f(manifest_row(r));
         Ok(match arg {
             Some(a) => sqlite::for_each_row(db.conn(), &sql, [a], &mut on_row),
             None => sqlite::for_each_row(db.conn(), &sql, [], &mut on_row),
@@ -344,27 +569,18 @@ impl Ios {
     /// first, then Manifest patterns, each pattern's matches in rowid order). Duplicates are
     /// dropped.
     pub fn locate(&self, locations: &Locations) -> Result<Vec<Located>, EvidenceError> {
-        if self.kind == IosKind::FileSystem {
-            let mut out: Vec<Located> = Vec::new();
-            for pattern in locations.fs {
-                for rel in self.glob(pattern)? {
-                    if out.iter().any(|l| l.stored == rel) {
-                        continue;
-                    }
-                    if let Some(path) = self.root.resolve(&rel)?
-                        && path.is_file()
-                    {
-                        out.push(self.located_fs(path, &rel));
-                    }
-                }
-            }
-            return Ok(out);
+        match self.kind {
+            IosKind::FileSystem => return self.find(locations.fs),
+            // A sysdiagnose holds none of the device's databases; its modules name their own
+            // paths and call `find`.
+            IosKind::Sysdiagnose => return Ok(Vec::new()),
+            IosKind::Backup => {}
         }
         let mut out: Vec<Located> = Vec::new();
         for (domain, rel) in locations.backup {
             let id = backup_file_id(domain, rel);
             if let Some(path) = self.blob_path(&id)? {
-                out.push(self.located(path, &id, domain, rel));
+                out.push(self.located(path, &id, domain, rel)?);
             }
         }
         for pattern in locations.backup_like {
@@ -383,19 +599,64 @@ impl Ios {
                     continue;
                 }
                 if let Some(path) = self.blob_path(&r.file_id)? {
-                    out.push(self.located(path, &r.file_id, &r.domain, &r.relative_path));
+                    out.push(self.located(path, &r.file_id, &r.domain, &r.relative_path)?);
                 }
             }
         }
         Ok(out)
     }
 
-    /// A file of a filesystem dump at a path relative to the root.
+    /// Every file matching glob patterns relative to the root of a folder acquisition (a
+    /// dump or a sysdiagnose), in pattern order, each pattern's matches in name order,
+    /// without duplicates. Folders are not returned.
+    pub fn find(&self, patterns: &[&str]) -> Result<Vec<Located>, EvidenceError> {
+        let mut out: Vec<Located> = Vec::new();
+        for pattern in patterns {
+            for rel in self.glob(pattern)? {
+                if out.iter().any(|l| l.stored == rel) {
+                    continue;
+                }
+                match self.root.resolve(&rel) {
+                    Ok(Some(path)) if path.is_file() => out.push(self.located_fs(path, &rel)),
+                    // A link leaving the acquisition is not followed, not an error.
+                    Ok(_) | Err(EvidenceError::Escapes { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A file of a folder acquisition at a path relative to the root. Its logical path is
+    /// the device path (`/private/var/...`) in a dump, and `<sysdiagnose folder>/<path>` in
+    /// a sysdiagnose (as the archive names it).
     pub fn located_fs(&self, path: PathBuf, rel: &str) -> Located {
+        let logical = match self.kind {
+            IosKind::Sysdiagnose => {
+                let top = self
+                    .sysdiagnose
+                    .as_ref()
+                    .map(|n| n.name.clone())
+                    .or_else(|| {
+                        self.root
+                            .path()
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                    })
+                    .unwrap_or_default();
+                if top.is_empty() {
+                    rel.to_owned()
+                } else {
+                    format!("{top}/{rel}")
+                }
+            }
+            _ => format!("/{rel}"),
+        };
         Located {
+            evidence_path: path.clone(),
             path,
             stored: rel.to_owned(),
-            logical: format!("/{rel}"),
+            logical,
             domain: None,
             relative_path: None,
             file_id: None,
@@ -465,21 +726,32 @@ impl Ios {
         }
     }
 
-    fn located(&self, path: PathBuf, id: &str, domain: &str, rel: &str) -> Located {
-        Located {
-            path,
+    pub(crate) fn located(
+        &self,
+        path: PathBuf,
+        id: &str,
+        domain: &str,
+        rel: &str,
+    ) -> Result<Located, EvidenceError> {
+        let readable = match (&self.decryptor, &self.manifest) {
+            (Some(d), Ok(manifest)) => d.plaintext(manifest, id, &path)?,
+            _ => path.clone(),
+        };
+        Ok(Located {
+            path: readable,
+            evidence_path: path,
             stored: format!("{}/{id}", id.get(..2).unwrap_or_default()),
             logical: format!("{domain}/{rel}"),
             domain: Some(domain.to_owned()),
             relative_path: Some(rel.to_owned()),
             file_id: Some(id.to_owned()),
-        }
+        })
     }
 
     /// Registers a located file in the evidence log (hashing it) and returns its citation.
     pub fn register(&self, located: &Located) -> Result<Arc<EvidenceFile>, EvidenceError> {
         self.log
-            .register(&located.path, &located.stored, &located.logical)
+            .register(&located.evidence_path, &located.stored, &located.logical)
     }
 
     /// Opens a located SQLite database read-only, with its `-wal`/`-journal` when the backup
@@ -494,7 +766,7 @@ impl Ios {
             wal: None,
             journal: None,
         };
-        if self.kind == IosKind::FileSystem {
+        if self.kind != IosKind::Backup {
             let beside = DbFiles::beside(&located.path);
             for side in [&beside.wal, &beside.journal].into_iter().flatten() {
                 let name = side
@@ -518,9 +790,9 @@ impl Ios {
                 if let Some(p) = self.blob_path(&id)?
                     && std::fs::metadata(&p).is_ok_and(|m| m.len() > 0)
                 {
-                    let side = self.located(p.clone(), &id, domain, &side_rel);
+                    let side = self.located(p, &id, domain, &side_rel)?;
                     self.register(&side)?;
-                    *slot = Some(p);
+                    *slot = Some(side.path);
                 }
             }
         }
@@ -550,6 +822,7 @@ impl Ios {
     /// A clear-text file at the backup's root (Info.plist, Status.plist).
     pub fn root_file(&self, name: &str) -> Result<Option<Located>, EvidenceError> {
         Ok(self.root.resolve(name)?.map(|path| Located {
+            evidence_path: path.clone(),
             path,
             stored: name.to_owned(),
             logical: name.to_owned(),
@@ -557,6 +830,17 @@ impl Ios {
             relative_path: None,
             file_id: None,
         }))
+    }
+}
+
+fn manifest_row(r: &rusqlite::Row<'_>) -> ManifestRow {
+    ManifestRow {
+        file_id: crate::rows::text(r, 0).unwrap_or_default(),
+        domain: crate::rows::text(r, 1).unwrap_or_default(),
+        relative_path: crate::rows::text(r, 2).unwrap_or_default(),
+        flags: r.get::<_, Option<i64>>(3).ok().flatten(),
+        file: r.get::<_, Option<Vec<u8>>>(4).ok().flatten(),
+        rowid: r.get::<_, i64>(5).unwrap_or_default(),
     }
 }
 

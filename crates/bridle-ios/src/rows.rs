@@ -84,3 +84,179 @@ pub fn object(row: &Row<'_>) -> bridle_model::Map {
     }
     map
 }
+
+/// Writes a JSON object straight into a string, for modules that stream large tables (see
+/// `Record::raw`): no map, no per-key allocation. Keys are trusted (module constants or
+/// column names), values are escaped.
+#[derive(Debug, Default)]
+pub struct JsonObject {
+    buf: String,
+    empty: bool,
+}
+
+impl JsonObject {
+    /// An empty object with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut buf = String::with_capacity(capacity);
+        buf.push('{');
+        JsonObject { buf, empty: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.buf.push(',');
+        }
+        self.empty = false;
+        push_json_str(&mut self.buf, key.as_bytes());
+        self.buf.push(':');
+    }
+
+    /// A string value (bytes: invalid UTF-8 written as `\xNN`, as MVT shows bytes).
+    pub fn bytes(&mut self, key: &str, value: &[u8]) -> &mut Self {
+        self.key(key);
+        push_json_str(&mut self.buf, value);
+        self
+    }
+
+    /// A string value.
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        self.bytes(key, value.as_bytes())
+    }
+
+    /// An integer.
+    pub fn int(&mut self, key: &str, value: i64) -> &mut Self {
+        self.key(key);
+        push_int(&mut self.buf, value);
+        self
+    }
+
+    /// Null.
+    pub fn null(&mut self, key: &str) -> &mut Self {
+        self.key(key);
+        self.buf.push_str("null");
+        self
+    }
+
+    /// Any JSON value.
+    pub fn value(&mut self, key: &str, value: &Json) -> &mut Self {
+        self.key(key);
+        self.buf.push_str(&value.to_string());
+        self
+    }
+
+    /// A list of strings.
+    pub fn strings(&mut self, key: &str, values: &[String]) -> &mut Self {
+        self.key(key);
+        self.buf.push('[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(',');
+            }
+            push_json_str(&mut self.buf, v.as_bytes());
+        }
+        self.buf.push(']');
+        self
+    }
+
+    /// A SQLite column, as [`json`] would give it.
+    pub fn column(&mut self, key: &str, row: &Row<'_>, idx: usize) -> &mut Self {
+        self.key(key);
+        match row.get_ref(idx) {
+            Ok(ValueRef::Null) | Err(_) => self.buf.push_str("null"),
+            Ok(ValueRef::Integer(i)) => push_int(&mut self.buf, i),
+            Ok(ValueRef::Real(f)) => match serde_json::Number::from_f64(f) {
+                Some(n) => self.buf.push_str(&n.to_string()),
+                None => self.buf.push_str("null"),
+            },
+            Ok(ValueRef::Text(t) | ValueRef::Blob(t)) => push_json_str(&mut self.buf, t),
+        }
+        self
+    }
+
+    /// A SQLite column as base64 (null when not text or blob).
+    pub fn column_base64(&mut self, key: &str, row: &Row<'_>, idx: usize) -> &mut Self {
+        self.key(key);
+        match row.get_ref(idx) {
+            Ok(ValueRef::Blob(b) | ValueRef::Text(b)) => {
+                self.buf.push('"');
+                base64::engine::general_purpose::STANDARD.encode_string(b, &mut self.buf);
+                self.buf.push('"');
+            }
+            _ => self.buf.push_str("null"),
+        }
+        self
+    }
+
+    /// The finished object.
+    pub fn finish(mut self) -> String {
+        self.buf.push('}');
+        self.buf
+    }
+}
+
+fn push_int(out: &mut String, v: i64) {
+    use std::fmt::Write;
+    let _ = write!(out, "{v}");
+}
+
+/// Appends `bytes` as a JSON string: UTF-8 text escaped per RFC 8259, each invalid byte as
+/// the text `\xNN` (so the JSON holds a backslash, as MVT's output does).
+pub fn push_json_str(out: &mut String, bytes: &[u8]) {
+    // Most values are plain text: check with one pass and copy them whole.
+    if !bytes.iter().any(|b| *b < 0x20 || *b == b'"' || *b == b'\\')
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        out.reserve(text.len() + 2);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
+    out.push('"');
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut start = 0;
+        for (i, b) in valid.bytes().enumerate() {
+            let esc: Option<&str> = match b {
+                b'"' => Some("\\\""),
+                b'\\' => Some("\\\\"),
+                b'\n' => Some("\\n"),
+                b'\r' => Some("\\r"),
+                b'\t' => Some("\\t"),
+                0..=0x1f => None,
+                _ => continue,
+            };
+            out.push_str(valid.get(start..i).unwrap_or_default());
+            match esc {
+                Some(e) => out.push_str(e),
+                None => out.push_str(&format!("\\u{b:04x}")),
+            }
+            start = i + 1;
+        }
+        out.push_str(valid.get(start..).unwrap_or_default());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_object_escapes_like_serde() {
+        let mut o = JsonObject::with_capacity(16);
+        o.str("a", "q\"b\\s\n\u{1}é").int("n", -5).null("z");
+        o.bytes("b", b"caf\xe9");
+        o.strings("l", &["x".to_owned(), "y\"".to_owned()]);
+        let text = o.finish();
+        let v: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["a"], "q\"b\\s\n\u{1}é");
+        assert_eq!(v["n"], -5);
+        assert!(v["z"].is_null());
+        assert_eq!(v["b"], "caf\\xe9");
+        assert_eq!(v["l"], serde_json::json!(["x", "y\""]));
+    }
+}

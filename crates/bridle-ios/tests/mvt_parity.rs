@@ -70,12 +70,13 @@ fn sms_has_one_message_with_its_link() {
     assert_eq!(sink.records.len(), 1);
     assert_eq!(sink.timeline().count(), 2);
     let r = &sink.records[0];
+    let data = r.data_map();
     assert_eq!(
-        r.data["links"],
+        data["links"],
         serde_json::json!(["https://badbadbad.example.org/"])
     );
     assert!(
-        r.data["isodate"]
+        data["isodate"]
             .as_str()
             .unwrap()
             .starts_with("2019-08-29 23:13:30")

@@ -130,7 +130,13 @@ pub struct VecSink {
 }
 
 impl Sink for VecSink {
-    fn record(&mut self, record: Record) {
+    /// Keeps the record with its data as a map (a record given as raw JSON is parsed), so
+    /// tests can look at fields whichever way the module built it.
+    fn record(&mut self, mut record: Record) {
+        if record.raw.is_some() {
+            record.data = record.data_map();
+            record.raw = None;
+        }
         self.records.push(record);
     }
     fn alert(&mut self, heuristic: Heuristic) {

@@ -125,9 +125,21 @@ pub struct Record {
     pub heuristics: Vec<Heuristic>,
     /// Where it was read.
     pub source: Source,
+    /// The record already written as one JSON object, for modules that stream very large
+    /// tables: building a map per row costs more than reading the row. When set, `data` is
+    /// left empty and the engine writes this text as is (and parses it only for an alert).
+    pub raw: Option<String>,
 }
 
 impl Record {
+    /// The record's data as a map, whichever way the module gave it.
+    pub fn data_map(&self) -> Map {
+        match &self.raw {
+            Some(raw) => serde_json::from_str(raw).unwrap_or_default(),
+            None => self.data.clone(),
+        }
+    }
+
     /// An empty record from a source.
     pub fn new(source: Source) -> Self {
         Record {

@@ -106,21 +106,39 @@ impl Timestamp {
 
     /// MVT's rendering, `YYYY-mm-dd HH:MM:SS.ffffff`, in UTC. Parity tests compare these.
     pub fn to_mvt(self) -> String {
-        self.format("%Y-%m-%d %H:%M:%S%.6f")
+        self.civil_text(' ')
+    }
+
+    /// Formats by hand: this runs for every record of every large table, and strftime's
+    /// generality costs several times more.
+    fn civil_text(self, sep: char) -> String {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let tod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let mut out = String::with_capacity(27);
+        push_digits(&mut out, y, 4);
+        out.push('-');
+        push_digits(&mut out, m, 2);
+        out.push('-');
+        push_digits(&mut out, d, 2);
+        out.push(sep);
+        push_digits(&mut out, tod / 3600, 2);
+        out.push(':');
+        push_digits(&mut out, tod % 3600 / 60, 2);
+        out.push(':');
+        push_digits(&mut out, tod % 60, 2);
+        out.push('.');
+        push_digits(&mut out, micros, 6);
+        out
     }
 
     /// RFC 3339 with microseconds and `Z`, as Timesketch and JSON consumers expect.
     pub fn to_rfc3339(self) -> String {
-        self.format("%Y-%m-%dT%H:%M:%S%.6fZ")
-    }
-
-    fn format(self, fmt: &str) -> String {
-        // The range check in the constructors keeps this inside jiff's range, so the
-        // fallback branch is unreachable in practice; it still avoids a panic.
-        match jiff::Timestamp::from_microsecond(self.0) {
-            Ok(ts) => ts.strftime(fmt).to_string(),
-            Err(_) => String::new(),
-        }
+        let mut s = self.civil_text('T');
+        s.push('Z');
+        s
     }
 
     /// Parses MVT's `YYYY-mm-dd HH:MM:SS[.ffffff]` (UTC) back, or RFC 3339.
@@ -135,6 +153,38 @@ impl Timestamp {
         let ts = jiff::tz::TimeZone::UTC.to_timestamp(dt).ok()?;
         Timestamp::from_unix_micros(ts.as_microsecond())
     }
+}
+
+/// Appends `v` (0 <= v, within the range the constructors allow) zero-padded to `width`
+/// digits.
+fn push_digits(out: &mut String, v: i64, width: u32) {
+    let mut div = 10i64.pow(width.saturating_sub(1));
+    let mut v = v.max(0);
+    // Values wider than `width` (never produced here) still print every digit.
+    while div > 0 && v / div >= 10 {
+        div *= 10;
+    }
+    while div > 0 {
+        let digit = (v / div) % 10;
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        v %= div;
+        div /= 10;
+    }
+}
+
+/// Proleptic Gregorian date from days since 1970-01-01 (Howard Hinnant's algorithm). The
+/// constructors keep timestamps within years 1..=9999, so the arithmetic cannot overflow.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 impl fmt::Display for Timestamp {
@@ -181,6 +231,29 @@ mod tests {
         assert_eq!(Timestamp::from_unix_seconds_f64(1e300), None);
         assert_eq!(Timestamp::from_unix_millis(i64::MIN), None);
         assert_eq!(Timestamp::from_cocoa_seconds_f64(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn hand_formatting_agrees_with_jiff() {
+        for us in [
+            0i64,
+            -1,
+            951_782_400_000_000,
+            1_700_000_000_123_456,
+            -62_135_596_800_000_000,
+            253_402_207_200_000_000,
+            4_107_542_400_000_001,
+        ] {
+            let t = Timestamp::from_unix_micros(us).unwrap();
+            let j = jiff::Timestamp::from_microsecond(us).unwrap();
+            assert_eq!(t.to_mvt(), j.strftime("%Y-%m-%d %H:%M:%S%.6f").to_string());
+            assert_eq!(
+                t.to_rfc3339(),
+                j.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            );
+        }
+        let last = Timestamp::from_unix_micros(MAX_MICROS).unwrap();
+        assert_eq!(last.to_mvt(), "9999-12-31 23:59:59.999999");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::args::CheckArgs;
 use crate::{ExitCode, indicators, progress, seal, summary};
 use anyhow::{Context, Result, bail};
+use bridle_android::AndroidKind;
 use bridle_engine::{Config, RunInfo};
 use bridle_evidence::{EvidenceLog, Limits, Root};
 use bridle_ios::{Ios, OpenError};
@@ -15,20 +16,49 @@ use std::sync::Arc;
 enum Kind {
     IosBackup,
     IosFs,
+    IosSysdiagnose,
+    /// A `.tar`, `.tar.gz` or `.zip` holding an iOS dump, sysdiagnose or backup.
+    IosArchive,
+    Android(AndroidKind),
 }
+
+/// Every kind, for `--list-modules` without an acquisition.
+const ALL_KINDS: [Kind; 7] = [
+    Kind::IosBackup,
+    Kind::IosFs,
+    Kind::IosSysdiagnose,
+    Kind::Android(AndroidKind::AndroidQf),
+    Kind::Android(AndroidKind::Bugreport),
+    Kind::Android(AndroidKind::Backup),
+    Kind::Android(AndroidKind::IntrusionLogs),
+];
 
 impl Kind {
     fn as_str(self) -> &'static str {
         match self {
             Kind::IosBackup => "ios_backup",
             Kind::IosFs => "ios_fs",
+            Kind::IosSysdiagnose => "ios_sysdiagnose",
+            Kind::IosArchive => "ios_archive",
+            Kind::Android(k) => k.as_str(),
         }
     }
 
     fn module_infos(self) -> Vec<ModuleInfo> {
+        use bridle_android::modules as a;
         match self {
             Kind::IosBackup => bridle_ios::modules::backup_module_infos(),
             Kind::IosFs => bridle_ios::modules::fs_module_infos(),
+            Kind::IosSysdiagnose => bridle_ios::modules::sysdiagnose_module_infos(),
+            Kind::IosArchive => Vec::new(),
+            Kind::Android(AndroidKind::AndroidQf | AndroidKind::AndroidQfAge) => {
+                a::androidqf_module_infos()
+            }
+            Kind::Android(AndroidKind::Bugreport) => a::bugreport_module_infos(),
+            Kind::Android(AndroidKind::Backup | AndroidKind::BackupFolder) => {
+                a::backup_module_infos()
+            }
+            Kind::Android(AndroidKind::IntrusionLogs) => a::intrusion_log_module_infos(),
         }
     }
 }
@@ -43,12 +73,36 @@ fn detect(path: &Path) -> Result<Kind> {
     if path.is_dir() && bridle_ios::find_dump_root(path).is_some() {
         return Ok(Kind::IosFs);
     }
+    if path.is_dir() && bridle_ios::find_sysdiagnose_root(path).is_some() {
+        return Ok(Kind::IosSysdiagnose);
+    }
+    if let Some(k) = bridle_android::detect(path) {
+        return Ok(Kind::Android(k));
+    }
+    if path.is_file() && is_archive(path) {
+        return Ok(Kind::IosArchive);
+    }
     bail!(
         "{}: not a recognised acquisition. bridle check reads iOS backups (a folder with \
-         Info.plist and Manifest.db, or the folder holding exactly one) and iOS filesystem \
-         dumps (a folder holding private/var); other kinds are not supported yet",
+         Info.plist and Manifest.db, or the folder holding exactly one), iOS filesystem dumps \
+         (a folder holding private/var), unpacked sysdiagnose folders, AndroidQF acquisitions \
+         (folder, zip, .zip.age), Android bugreports (zip or folder), Android backups (.ab or \
+         unpacked) and Android intrusion logs",
         path.display()
     )
+}
+
+/// Whether a file starts like a gzip, tar or zip archive.
+fn is_archive(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = head.get(..n).unwrap_or_default();
+    head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(b"PK\x03\x04")
+        || head.get(257..262) == Some(b"ustar".as_slice())
 }
 
 fn print_modules(infos: &[ModuleInfo]) {
@@ -60,7 +114,7 @@ fn print_modules(infos: &[ModuleInfo]) {
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let Some(path) = args.path.as_deref() else {
         // --list-modules without a path: every module of every kind.
-        for kind in [Kind::IosBackup, Kind::IosFs] {
+        for kind in ALL_KINDS {
             println!("{}:", kind.as_str());
             print_modules(&kind.module_infos());
         }
@@ -135,19 +189,56 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let modules: Vec<Box<dyn Module>> = match kind {
         Kind::IosBackup => {
             let ios = match Ios::open_backup(path, log.clone(), Limits::default()) {
-                Ok(ios) => Arc::new(ios),
+                Ok(ios) => ios,
                 Err(e @ OpenError::Encrypted { .. }) => {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::CouldNotCheck);
+                    let Some(key) = super::ios_key(args.key_file.as_deref(), &args.password, path)?
+                    else {
+                        eprintln!(
+                            "error: {e}\n  give the password with --password-file, --password-stdin or \
+                             BRIDLE_BACKUP_PASSWORD (or run on a terminal to be asked), or a key with --key-file"
+                        );
+                        return Ok(ExitCode::CouldNotCheck);
+                    };
+                    match Ios::open_backup_with(path, log.clone(), Limits::default(), Some(key)) {
+                        Ok(ios) => ios,
+                        Err(e @ OpenError::Unlock { .. }) => {
+                            eprintln!("error: {e}");
+                            return Ok(ExitCode::CouldNotCheck);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Err(e) => return Err(e.into()),
             };
-            bridle_ios::modules::backup_modules(&ios)
+            bridle_ios::modules::backup_modules(&Arc::new(ios))
         }
         Kind::IosFs => {
-            let ios = Arc::new(Ios::open_fs(path, log.clone(), Limits::default())?);
-            bridle_ios::modules::fs_modules(&ios)
+            let ios = Ios::open_fs(path, log.clone(), Limits::default())?.with_fast(args.fast);
+            bridle_ios::modules::fs_modules(&Arc::new(ios))
         }
+        Kind::IosSysdiagnose => {
+            let ios = Ios::open_sysdiagnose(path, log.clone(), Limits::default())?;
+            bridle_ios::modules::sysdiagnose_modules(&Arc::new(ios))
+        }
+        Kind::IosArchive => {
+            let ios = Ios::open_archive(
+                path,
+                log.clone(),
+                Limits::default(),
+                bridle_evidence::archive::ArchiveLimits::default(),
+            )?
+            .with_fast(args.fast);
+            let ios = Arc::new(ios);
+            match ios.kind() {
+                bridle_ios::IosKind::Backup => bridle_ios::modules::backup_modules(&ios),
+                bridle_ios::IosKind::FileSystem => bridle_ios::modules::fs_modules(&ios),
+                bridle_ios::IosKind::Sysdiagnose => bridle_ios::modules::sysdiagnose_modules(&ios),
+            }
+        }
+        Kind::Android(k) => match android_modules(k, path, &log, args)? {
+            Some(m) => m,
+            None => return Ok(ExitCode::CouldNotCheck),
+        },
     };
     let modules = select(modules, &args.modules)?;
 
@@ -204,6 +295,68 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Clean
     })
+}
+
+/// Opens an Android acquisition and lists its modules; `None` when it cannot be checked
+/// (encrypted without a key), after saying why.
+fn android_modules(
+    kind: AndroidKind,
+    path: &Path,
+    log: &EvidenceLog,
+    args: &CheckArgs,
+) -> Result<Option<Vec<Box<dyn Module>>>> {
+    use bridle_android::modules as a;
+    let limits = bridle_evidence::archive::ArchiveLimits::default();
+    let password = args.password.source();
+    let refused = |e: &bridle_android::OpenError| {
+        eprintln!("error: {e}");
+        Ok(None)
+    };
+    Ok(Some(match kind {
+        AndroidKind::AndroidQf | AndroidKind::AndroidQfAge => {
+            let options = bridle_android::OpenOptions {
+                limits,
+                age_identity: args.age_identity.clone(),
+                backup_password: password.given()?,
+            };
+            match bridle_android::AndroidQf::open(path, log.clone(), &options) {
+                Ok(q) => a::androidqf_modules(&Arc::new(q)),
+                Err(e @ bridle_android::OpenError::AgeIdentityNeeded { .. }) => return refused(&e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        AndroidKind::Bugreport => a::bugreport_modules(&Arc::new(bridle_android::Bugreport::open(
+            path,
+            log.clone(),
+            limits,
+        )?)),
+        AndroidKind::Backup | AndroidKind::BackupFolder => {
+            let pw = if bridle_android::backup::is_encrypted_file(path) {
+                password.get_or_prompt(&path.display().to_string())?
+            } else {
+                password.given()?
+            };
+            a::backup_modules(&Arc::new(bridle_android::Backup::open(
+                path,
+                log.clone(),
+                pw,
+                limits,
+            )?))
+        }
+        AndroidKind::IntrusionLogs => {
+            let tz = args
+                .timezone
+                .as_deref()
+                .map(bridle_android::tz::DeviceTz::from_name)
+                .unwrap_or_default();
+            a::intrusion_log_modules(&Arc::new(bridle_android::IntrusionLogs::open(
+                path,
+                log.clone(),
+                tz,
+                limits,
+            )?))
+        }
+    }))
 }
 
 /// Keeps the modules named with --module (all when none), refusing unknown names.

@@ -9,7 +9,7 @@
 
 use super::coredata::py_str;
 use super::unreadable;
-use crate::{Ios, Located, ManifestFilter};
+use crate::{Ios, ManifestFilter};
 use base64::Engine;
 use bridle_evidence::plist_json::{self, Bytes};
 use bridle_model::{
@@ -65,8 +65,8 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
         ));
     }
     for row in rows {
-        let path = match ios.blob_path(&row.file_id) {
-            Ok(Some(p)) => p,
+        let located = match ios.backup_file(&row.file_id, &row.domain, &row.relative_path) {
+            Ok(Some(l)) => l,
             // Listed but not in the backup: MVT skips it too.
             Ok(None) => continue,
             Err(e) => {
@@ -77,18 +77,6 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
                 ));
                 continue;
             }
-        };
-        let located = Located {
-            path,
-            stored: format!(
-                "{}/{}",
-                row.file_id.get(..2).unwrap_or_default(),
-                row.file_id
-            ),
-            logical: format!("{}/{}", row.domain, row.relative_path),
-            domain: Some(row.domain.clone()),
-            relative_path: Some(row.relative_path.clone()),
-            file_id: Some(row.file_id.clone()),
         };
         let file = match ios.register(&located) {
             Ok(f) => f,

@@ -46,25 +46,31 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
 
 fn record(row: &crate::ManifestRow, file: &std::sync::Arc<bridle_model::EvidenceFile>) -> Record {
     let mut r = Record::new(Source::row(file, "Files", &row.file_id));
-    r.set("file_id", row.file_id.as_str())
-        .set("domain", row.domain.as_str())
-        .set("relative_path", row.relative_path.as_str())
-        .set("flags", row.flags.map_or(Json::Null, Json::from))
-        .set("created", "");
+    // Written straight to JSON: a backup's Manifest holds up to hundreds of thousands of rows.
+    let mut o = crate::rows::JsonObject::with_capacity(256);
+    o.str("file_id", &row.file_id)
+        .str("domain", &row.domain)
+        .str("relative_path", &row.relative_path)
+        .value("flags", &row.flags.map_or(Json::Null, Json::from));
+    let int = |v: Option<i64>| v.map_or(Json::Null, Json::from);
     if let Some(meta) = row.file.as_deref().and_then(metadata) {
         let fmt = |t: Option<Timestamp>| t.map(Timestamp::to_mvt).unwrap_or_default();
-        r.set("created", fmt(meta.birth))
-            .set("modified", fmt(meta.modified))
-            .set("status_changed", fmt(meta.status_changed))
-            .set(
+        o.str("created", &fmt(meta.birth))
+            .str("modified", &fmt(meta.modified))
+            .str("status_changed", &fmt(meta.status_changed))
+            .value(
                 "mode",
-                meta.mode
+                &meta
+                    .mode
                     .map_or(Json::Null, |m| Json::from(format!("0o{m:o}"))),
             )
-            .set("owner", meta.owner.map_or(Json::Null, Json::from))
-            .set("size", meta.size.map_or(Json::Null, Json::from));
+            .value("owner", &int(meta.owner))
+            .value("size", &int(meta.size));
         timeline(&mut r, &meta, row);
+    } else {
+        o.str("created", "");
     }
+    r.raw = Some(o.finish());
     if !row.relative_path.is_empty() {
         r.observe(
             Observable::new(

@@ -1,4 +1,5 @@
-//! The artifact modules MVT runs in `check-backup`, one file each.
+//! The artifact modules MVT runs in `check-backup` and `check-fs`, and bridle's sysdiagnose
+//! modules, one file each.
 //!
 //! Every module follows the same shape: find the artifact ([`crate::Locations`]), read it
 //! row by row, and stream [`bridle_model::Record`]s shaped like MVT's JSON, each with the
@@ -57,8 +58,11 @@ macro_rules! ios_module {
     };
 }
 
+pub mod analytics;
+pub mod analytics_ios_versions;
 pub mod applications;
 pub mod backup_info;
+pub mod cache_files;
 pub mod calendar;
 pub mod calls;
 pub mod chrome_favicon;
@@ -66,24 +70,40 @@ pub mod chrome_history;
 pub mod configuration_profiles;
 pub mod contacts;
 mod coredata;
+pub mod crash_reports;
 pub mod datausage;
+pub mod exploit_files;
+pub mod filesystem;
 pub mod firefox_favicon;
 pub mod firefox_history;
 mod found;
 pub mod global_preferences;
 pub mod id_status_cache;
 pub mod interaction_c;
+pub mod ios_version_history;
 pub mod locationd_clients;
 pub mod manifest;
+pub mod mc_state;
+pub mod mobile_installation;
+pub mod net_base;
+pub mod netusage;
 pub mod os_analytics_ad_daily;
 pub mod profile_events;
+pub mod ps;
 pub mod safari_browser_state;
+pub mod safari_favicon;
 pub mod safari_history;
 pub mod shortcuts;
+pub mod shutdown_log;
 pub mod sms;
 pub mod sms_attachments;
+pub mod sysdiagnose_info;
 pub mod tcc;
+pub mod webkit;
+pub mod webkit_indexeddb;
+pub mod webkit_local_storage;
 pub mod webkit_resource_load_statistics;
+pub mod webkit_safari_view_service;
 pub mod webkit_session_resource_log;
 pub mod whatsapp;
 pub mod whatsapp_contacts;
@@ -137,14 +157,28 @@ module_list!(
         applications::Applications,
         calendar::Calendar,
         global_preferences::GlobalPreferences,
+        exploit_files::ExploitFiles,
     ]
 );
 
+// MVT's check-fs runs its fs-only modules first, then the mixed ones (tcc, sms, ... in
+// `backup_modules` order).
 module_list!(
     fs_modules,
     fs_module_infos,
     "a filesystem dump",
     [
+        cache_files::CacheFiles,
+        filesystem::Filesystem,
+        netusage::Netusage,
+        analytics::Analytics,
+        analytics_ios_versions::AnalyticsIosVersions,
+        safari_favicon::SafariFavicon,
+        shutdown_log::ShutdownLog,
+        ios_version_history::IosVersionHistory,
+        webkit_indexeddb::WebkitIndexedDb,
+        webkit_local_storage::WebkitLocalStorage,
+        webkit_safari_view_service::WebkitSafariViewService,
         calls::Calls,
         chrome_favicon::ChromeFavicon,
         chrome_history::ChromeHistory,
@@ -169,8 +203,39 @@ module_list!(
         applications::Applications,
         calendar::Calendar,
         global_preferences::GlobalPreferences,
+        exploit_files::ExploitFiles,
     ]
 );
+
+// MVT has no sysdiagnose modules; these are bridle's (docs/sysdiagnose.md).
+module_list!(
+    sysdiagnose_modules,
+    sysdiagnose_module_infos,
+    "an unpacked sysdiagnose",
+    [
+        sysdiagnose_info::SysdiagnoseInfo,
+        ps::Ps,
+        shutdown_log::ShutdownLog,
+        crash_reports::CrashReports,
+        mobile_installation::MobileInstallation,
+        mc_state::McState,
+    ]
+);
+
+/// A record source naming no single evidence file: a folder entry, with the folder as the
+/// "table" and the entry as the "row".
+pub(crate) fn entry_source(table: &str, row: &str) -> bridle_model::Source {
+    bridle_model::Source {
+        file: None,
+        table: Some(std::borrow::Cow::Owned(table.to_owned())),
+        row: Some(row.to_owned()),
+    }
+}
+
+/// MVT's `isodate` text for an optional time: `""` when there is none.
+pub(crate) fn iso(t: Option<bridle_model::Timestamp>) -> String {
+    t.map(bridle_model::Timestamp::to_mvt).unwrap_or_default()
+}
 
 /// A module error for an evidence error, naming the file.
 pub(crate) fn unreadable(logical: &str, e: &EvidenceError) -> ModuleError {

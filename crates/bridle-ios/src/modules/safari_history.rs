@@ -143,14 +143,17 @@ fn read_db(db: &Database, file: &Arc<EvidenceFile>, located: &Located, sink: &mu
             }
         }
         r.observe(Observable::new(ObservableKind::Url, url.as_str(), "url"));
-        r.set("id", id)
-            .set("url", url)
-            .set("visit_id", visit_id)
-            .set("timestamp", raw_time)
-            .set("isodate", time.map(Timestamp::to_mvt).unwrap_or_default())
-            .set("redirect_source", rows::json(row, 4))
-            .set("redirect_destination", destination)
-            .set("safari_history_db", located.stored.as_str());
+        // Written straight to JSON: History.db is one of the largest tables of a phone.
+        let mut o = rows::JsonObject::with_capacity(256);
+        o.value("id", &id)
+            .str("url", &url)
+            .value("visit_id", &visit_id)
+            .value("timestamp", &raw_time)
+            .str("isodate", &time.map(Timestamp::to_mvt).unwrap_or_default())
+            .column("redirect_source", row, 4)
+            .value("redirect_destination", &destination)
+            .str("safari_history_db", &located.stored);
+        r.raw = Some(o.finish());
         sink.record(r);
     });
     report_rows(sink, file, "history_visits", &read);

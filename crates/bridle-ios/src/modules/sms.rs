@@ -57,6 +57,126 @@ pub(crate) fn mac_time(v: &Json) -> Option<Timestamp> {
     }
 }
 
+/// Where the columns the module reads are in a row of `message.*, phone_number`.
+struct Columns {
+    names: Vec<String>,
+    base64: Vec<bool>,
+    rowid: Option<usize>,
+    guid: Option<usize>,
+    text: Option<usize>,
+    service: Option<usize>,
+    account: Option<usize>,
+    date: Option<usize>,
+    date_read: Option<usize>,
+    is_from_me: Option<usize>,
+    phone_number: Option<usize>,
+}
+
+impl Columns {
+    fn of(row: &rusqlite::Row<'_>) -> Columns {
+        let stmt = row.as_ref();
+        let names: Vec<String> = (0..stmt.column_count())
+            .map(|i| {
+                stmt.column_name(i)
+                    .map_or_else(|_| format!("column{i}"), str::to_owned)
+            })
+            .collect();
+        let find = |n: &str| names.iter().position(|c| c == n);
+        Columns {
+            base64: names
+                .iter()
+                .map(|n| BASE64_COLUMNS.contains(&n.as_str()))
+                .collect(),
+            rowid: find("ROWID"),
+            guid: find("guid"),
+            text: find("text"),
+            service: find("service"),
+            account: find("account"),
+            date: find("date"),
+            date_read: find("date_read"),
+            is_from_me: find("is_from_me"),
+            phone_number: find("phone_number"),
+            names,
+        }
+    }
+}
+
+/// One message, written straight to JSON (sms.db is the largest table of most phones).
+fn message(
+    row: &rusqlite::Row<'_>,
+    c: &Columns,
+    file: &std::sync::Arc<bridle_model::EvidenceFile>,
+) -> Record {
+    let text_of = |idx: Option<usize>| idx.and_then(|i| rows::text(row, i));
+    let time_of = |idx: Option<usize>| idx.map(|i| rows::json(row, i)).as_ref().and_then(mac_time);
+    let text = text_of(c.text).unwrap_or_default();
+    let date = time_of(c.date);
+    let date_read = time_of(c.date_read);
+    let from_me = c.is_from_me.and_then(|i| rows::int(row, i)) == Some(1);
+    let links = find_links(&text);
+
+    let mut o = rows::JsonObject::with_capacity(1024);
+    for (i, name) in c.names.iter().enumerate() {
+        if Some(i) == c.text {
+            o.str(name, &text);
+        } else if c.base64.get(i).copied().unwrap_or(false) {
+            match row.get_ref(i) {
+                Ok(rusqlite::types::ValueRef::Null) | Err(_) => {
+                    o.null(name);
+                }
+                _ => {
+                    o.column_base64(name, row, i);
+                }
+            }
+        } else {
+            o.column(name, row, i);
+        }
+    }
+    if c.text.is_none() {
+        o.str("text", &text);
+    }
+    o.str("isodate", &date.map(Timestamp::to_mvt).unwrap_or_default())
+        .str(
+            "isodate_read",
+            &date_read.map(Timestamp::to_mvt).unwrap_or_default(),
+        )
+        .str("direction", if from_me { "sent" } else { "received" })
+        .strings("links", &links);
+
+    let rowid = c.rowid.map_or(Json::Null, |i| rows::json(row, i));
+    let mut r = Record::new(Source::row(file, "message", rowid));
+    let s = |idx: Option<usize>| text_of(idx).unwrap_or_else(|| "None".to_owned());
+    let summary = format!(
+        "{}: {} \"{}\" from {} ({})",
+        s(c.service),
+        s(c.guid),
+        text.replace('\n', "\\n"),
+        s(c.phone_number),
+        s(c.account),
+    );
+    r.event(TimelineEvent::new(date, "sms_received", summary.clone()));
+    if date_read.is_some() {
+        r.event(TimelineEvent::new(date_read, "sms_read", summary));
+    }
+    if APPLE_WARNINGS.iter().any(|w| text.starts_with(w)) {
+        r.alert(
+            Heuristic::new(
+                Level::High,
+                format!(
+                    "Apple warning about state-sponsored attack received on {}",
+                    date.map(Timestamp::to_mvt).unwrap_or_default()
+                ),
+            )
+            .at(date),
+        );
+    }
+    for link in links {
+        r.observe(Observable::new(ObservableKind::Url, link, "links"));
+    }
+    r.raw = Some(o.finish());
+    r
+}
+
 fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
     let Some(located) = ios
         .locate(&LOCATIONS)
@@ -81,74 +201,11 @@ fn run(ios: &Ios, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
     } else {
         "SELECT message.*, NULL AS phone_number FROM message ORDER BY message.rowid"
     };
+    // Column positions, found on the first row: the schema varies between iOS versions.
+    let mut cols: Option<Columns> = None;
     let read = for_each_row(db.conn(), sql, [], |row| {
-        let mut data = rows::object(row);
-        for col in BASE64_COLUMNS {
-            if let Some(idx) = row.as_ref().column_index(col).ok()
-                && !matches!(data.get(col), Some(Json::Null) | None)
-            {
-                data.insert(col.to_owned(), rows::base64(row, idx));
-            }
-        }
-        let rowid = data.get("ROWID").cloned().unwrap_or(Json::Null);
-        let date = data.get("date").and_then(mac_time);
-        let date_read = data.get("date_read").and_then(mac_time);
-        let text = match data.get("text") {
-            Some(Json::String(s)) => s.clone(),
-            _ => String::new(),
-        };
-        let links = find_links(&text);
-        let from_me = data.get("is_from_me").and_then(Json::as_i64) == Some(1);
-        data.insert(
-            "isodate".into(),
-            Json::from(date.map(Timestamp::to_mvt).unwrap_or_default()),
-        );
-        data.insert(
-            "isodate_read".into(),
-            Json::from(date_read.map(Timestamp::to_mvt).unwrap_or_default()),
-        );
-        data.insert(
-            "direction".into(),
-            Json::from(if from_me { "sent" } else { "received" }),
-        );
-        data.insert("text".into(), Json::from(text.as_str()));
-        data.insert("links".into(), Json::from(links.clone()));
-
-        let mut r = Record::new(Source::row(&file, "message", rowid));
-        let s = |k: &str| match data.get(k) {
-            Some(Json::String(s)) => s.clone(),
-            Some(Json::Null) | None => "None".to_owned(),
-            Some(other) => other.to_string(),
-        };
-        let summary = format!(
-            "{}: {} \"{}\" from {} ({})",
-            s("service"),
-            s("guid"),
-            text.replace('\n', "\\n"),
-            s("phone_number"),
-            s("account"),
-        );
-        r.event(TimelineEvent::new(date, "sms_received", summary.clone()));
-        if date_read.is_some() {
-            r.event(TimelineEvent::new(date_read, "sms_read", summary));
-        }
-        if APPLE_WARNINGS.iter().any(|w| text.starts_with(w)) {
-            r.alert(
-                Heuristic::new(
-                    Level::High,
-                    format!(
-                        "Apple warning about state-sponsored attack received on {}",
-                        date.map(Timestamp::to_mvt).unwrap_or_default()
-                    ),
-                )
-                .at(date),
-            );
-        }
-        for link in links {
-            r.observe(Observable::new(ObservableKind::Url, link, "links"));
-        }
-        r.data = data;
-        sink.record(r);
+        let c = cols.get_or_insert_with(|| Columns::of(row));
+        sink.record(message(row, c, &file));
     });
     report_rows(sink, &file, "message", &read);
     Ok(ModuleOutcome::Done)

@@ -127,48 +127,88 @@ fn messages(db: &Database, file: &Arc<EvidenceFile>, sink: &mut dyn Sink) {
         );
     }
     let sql = format!("SELECT {} FROM ZWAMESSAGE{joins}", select.join(", "));
+    let mut cols: Option<MessageColumns> = None;
     let read = for_each_row(db.conn(), &sql, [], |row| {
-        sink.record(message(row, file));
+        let c = cols.get_or_insert_with(|| MessageColumns::of(row));
+        sink.record(message(row, c, file));
     });
     report_rows(sink, file, "ZWAMESSAGE", &read);
 }
 
-fn message(row: &rusqlite::Row<'_>, file: &Arc<EvidenceFile>) -> Record {
-    let mut data = rows::object(row);
-    let date = row
-        .as_ref()
-        .column_index("ZMESSAGEDATE")
-        .ok()
-        .and_then(|i| mac_time(row, i));
-    data.insert("isodate".into(), Json::String(iso(date)));
-    let text = match data.get("ZTEXT") {
-        Some(Json::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    data.insert("ZTEXT".into(), Json::String(text.clone()));
+/// Column positions of a message row, found once per query.
+struct MessageColumns {
+    names: Vec<String>,
+    text: Option<usize>,
+    date: Option<usize>,
+    pk: Option<usize>,
+    from: Option<usize>,
+    link_fields: Vec<usize>,
+}
+
+impl MessageColumns {
+    fn of(row: &rusqlite::Row<'_>) -> MessageColumns {
+        let stmt = row.as_ref();
+        let names: Vec<String> = (0..stmt.column_count())
+            .map(|i| {
+                stmt.column_name(i)
+                    .map_or_else(|_| format!("column{i}"), str::to_owned)
+            })
+            .collect();
+        let find = |n: &str| names.iter().position(|c| c == n);
+        MessageColumns {
+            text: find("ZTEXT"),
+            date: find("ZMESSAGEDATE"),
+            pk: find("Z_PK"),
+            from: find("ZFROMJID"),
+            link_fields: LINK_FIELDS.iter().filter_map(|f| find(f)).collect(),
+            names,
+        }
+    }
+}
+
+/// One message, written straight to JSON: WhatsApp's message table is one of the largest of
+/// a phone, and a map per row costs more than reading it.
+fn message(row: &rusqlite::Row<'_>, c: &MessageColumns, file: &Arc<EvidenceFile>) -> Record {
+    let date = c.date.and_then(|i| mac_time(row, i));
+    let text = c.text.and_then(|i| rows::text(row, i)).unwrap_or_default();
     let mut links: Vec<String> = Vec::new();
-    for field in LINK_FIELDS {
-        if let Some(Json::String(s)) = data.get(field) {
-            for link in find_links(s) {
-                if !MEDIA_PREFIXES.iter().any(|p| link.starts_with(p)) && !links.contains(&link) {
-                    links.push(link);
-                }
+    for &i in &c.link_fields {
+        let Some(s) = rows::text(row, i) else {
+            continue;
+        };
+        for link in find_links(&s) {
+            if !MEDIA_PREFIXES.iter().any(|p| link.starts_with(p)) && !links.contains(&link) {
+                links.push(link);
             }
         }
     }
-    if !links.is_empty() || text.trim().is_empty() {
-        data.insert("links".into(), Json::from(links.clone()));
+    let mut o = rows::JsonObject::with_capacity(512);
+    for (i, name) in c.names.iter().enumerate() {
+        if Some(i) == c.text {
+            o.str(name, &text);
+        } else {
+            o.column(name, row, i);
+        }
     }
-    let pk = data.get("Z_PK").map(py_str).unwrap_or_default();
+    o.str("isodate", &iso(date));
+    if c.text.is_none() {
+        o.str("ZTEXT", &text);
+    }
+    if !links.is_empty() || text.trim().is_empty() {
+        o.strings("links", &links);
+    }
+    let pk =
+        c.pk.map(|i| py_str(&rows::json(row, i)))
+            .unwrap_or_default();
     let mut r = Record::new(Source::row(file, "ZWAMESSAGE", pk));
     let links_text = if links.is_empty() {
         String::new()
     } else {
         format!(" - Embedded links: {}", links.join(", "))
     };
-    let from = data
-        .get("ZFROMJID")
-        .map_or_else(|| "Unknown".into(), py_str);
+    let from = c
+        .from
+        .map_or_else(|| "Unknown".into(), |i| py_str(&rows::json(row, i)));
     r.event(TimelineEvent::new(
         date,
         "message",
@@ -177,7 +217,7 @@ fn message(row: &rusqlite::Row<'_>, file: &Arc<EvidenceFile>) -> Record {
     for link in links {
         r.observe(Observable::new(ObservableKind::Url, link, "links"));
     }
-    r.data = data;
+    r.raw = Some(o.finish());
     r
 }
 

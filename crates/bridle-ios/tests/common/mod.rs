@@ -50,6 +50,13 @@ pub fn tree_hash(root: &std::path::Path) -> Vec<(String, String)> {
             let t = e.file_type().unwrap();
             if t.is_dir() {
                 stack.push(e.path());
+            } else if t.is_symlink() {
+                // A link is part of the evidence too: its target text, never followed.
+                let target = std::fs::read_link(e.path()).unwrap();
+                out.push((
+                    e.path().strip_prefix(root).unwrap().display().to_string(),
+                    format!("-> {}", target.display()),
+                ));
             } else {
                 let (h, _) = bridle_evidence::hash_file(&e.path()).unwrap();
                 out.push((

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Benchmark `bridle check` against MVT's `check-backup` on generated iOS backups.
+"""Benchmark `bridle check` against MVT on generated iOS acquisitions.
 
-For each backup given, in the same run: the floor (reading the files the modules open, warm
-cache), bridle, and MVT, each with every STIX2 file under --iocs loaded. Wall time and peak
-RSS come from /usr/bin/time -v. Prints a Markdown table (and writes it with --markdown).
+For each acquisition given, in the same run: bridle, MVT (`check-backup`, or `check-fs` with
+--fs), and the floor: reading every evidence file bridle's run cited in its info.json (warm
+cache, best of three), i.e. the time just to cat the inspected files. Every STIX2 file under
+--iocs is loaded by both tools. Wall time and peak RSS come from /usr/bin/time -v. Prints a
+Markdown table (and writes it with --markdown).
 
-Generate backups first with ../shared/bench/gen_ios_backup.py (see its README for the small,
-medium and large flags), outside the repository:
+Generate acquisitions first with ../shared/bench/gen_ios_backup.py or gen_ios_fs.py (see
+their READMEs for the small, medium and large flags), outside the repository:
 
-    python3 bench/ios_backup.py --bridle target/release/bridle --mvt /path/to/venv/bin/mvt-ios \
+    python3 bench/ios.py --bridle target/release/bridle --mvt /path/to/venv/bin/mvt-ios \
         --iocs ../shared/iocs --runs 2 /data/bench/small /data/bench/medium /data/bench/large
+    python3 bench/ios.py --fs ... /data/bench/fs-small /data/bench/fs-medium
 """
 
 import argparse
@@ -35,34 +38,16 @@ def timed(cmd, env=None):
     return wall, (int(rss.group(1)) / 1024 if rss else float("nan")), p.returncode
 
 
-def module_files(backup):
-    """The files bridle's and MVT's backup modules open: Manifest.db, Info.plist and every blob
-    the Manifest lists under the artifact paths."""
-    import sqlite3
+def floor(root, info_json):
+    """Best of three warm reads of every evidence file bridle cited."""
+    import json
 
-    files = [os.path.join(backup, "Manifest.db"), os.path.join(backup, "Info.plist")]
-    con = sqlite3.connect("file:%s?mode=ro&immutable=1" % os.path.join(backup, "Manifest.db"), uri=True)
-    pats = [
-        "Library/SMS/sms.db", "Library/TCC/TCC.db", "Library/Databases/DataUsage.sqlite",
-        "Library/Calendar/Calendar.sqlitedb", "Library/CallHistoryDB/CallHistory.storedata",
-        "Library/AddressBook/AddressBook.sqlitedb", "%Chrome/Default/History", "%Chrome/Default/Favicons",
-        "%browser.db", "Library/Preferences/.GlobalPreferences.plist",
-        "Library/Preferences/com.apple.identityservices.idstatuscache.plist",
-        "Library/CoreDuet/People/interactionC.db", "Library/Caches/locationd/clients.plist",
-        "Library/Preferences/com.apple.osanalytics.addaily.plist", "Library/Shortcuts/Shortcuts.sqlite",
-        "ChatStorage.sqlite", "LID.sqlite", "ContactsV2.sqlite", "%Safari/%History.db",
-        "%Safari/%BrowserState.db", "%observations.db", "%resourceLog.plist",
-    ]
-    for p in pats:
-        for (fid,) in con.execute("SELECT fileID FROM Files WHERE relativePath LIKE ?", (p,)):
-            path = os.path.join(backup, fid[:2], fid)
-            if os.path.isfile(path):
-                files.append(path)
-    return sorted(set(files))
-
-
-def floor(backup):
-    files = module_files(backup)
+    info = json.load(open(info_json))
+    files = []
+    for f in info.get("evidence_files", []):
+        p = os.path.join(root, f["stored_path"])
+        if os.path.isfile(p):
+            files.append(p)
     best = float("inf")
     for _ in range(3):
         start = time.monotonic()
@@ -83,6 +68,7 @@ def main():
     ap.add_argument("--iocs", required=True, help="folder of STIX2 files (all are loaded)")
     ap.add_argument("--runs", type=int, default=1, help="runs of each tool; the best is kept")
     ap.add_argument("--markdown", help="write the table to this file")
+    ap.add_argument("--fs", action="store_true", help="filesystem dumps (MVT check-fs)")
     args = ap.parse_args()
 
     stix = sorted(glob.glob(os.path.join(args.iocs, "**", "*.stix2"), recursive=True))
@@ -92,18 +78,25 @@ def main():
     rows = []
     for backup in args.backups:
         name = os.path.basename(os.path.normpath(backup))
-        fl, nfiles, nbytes = floor(backup)
         res = {"bridle": [], "mvt": []}
+        fl = None
         for _ in range(args.runs):
             out = tempfile.mkdtemp(prefix="bridle-bench-")
             cmd = [args.bridle, "check", backup, "--only-given-iocs", "--quiet", "--output", os.path.join(out, "o")]
             for s in stix:
                 cmd += ["--iocs", s]
             res["bridle"].append(timed(cmd, env))
+            if fl is None:
+                root = backup
+                if args.fs and not os.path.isdir(os.path.join(backup, "private", "var")):
+                    subs = [d for d in os.listdir(backup) if os.path.isdir(os.path.join(backup, d, "private", "var"))]
+                    root = os.path.join(backup, subs[0]) if subs else backup
+                fl, nfiles, nbytes = floor(root, os.path.join(out, "o", "info.json"))
             shutil.rmtree(out, ignore_errors=True)
             if args.mvt:
                 out = tempfile.mkdtemp(prefix="mvt-bench-")
-                mcmd = [args.mvt, "--disable-update-check", "--disable-indicator-update-check", "check-backup"]
+                mcmd = [args.mvt, "--disable-update-check", "--disable-indicator-update-check",
+                        "check-fs" if args.fs else "check-backup"]
                 for s in stix:
                     mcmd += ["--iocs", s]
                 mcmd += ["-o", os.path.join(out, "o"), backup]
@@ -117,7 +110,7 @@ def main():
         print(name, line, file=sys.stderr)
 
     out = []
-    out.append("| backup | files read (MB) | cat floor | bridle wall | bridle peak RSS | MVT wall | MVT peak RSS | speed-up | RSS ratio |")
+    out.append("| acquisition | files read (MB) | cat floor | bridle wall | bridle peak RSS | MVT wall | MVT peak RSS | speed-up | RSS ratio |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         bw, brss, bcode = r["bridle"]

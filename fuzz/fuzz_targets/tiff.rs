@@ -1,0 +1,9 @@
+//! TIFF/DNG IFD walker, lossless-JPEG and opcode-list detectors, trailing data.
+#![no_main]
+
+use bridle_exploits::{Format, ScanOptions, scan_bytes_as};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = scan_bytes_as(data, Format::Tiff, &ScanOptions::default());
+});
