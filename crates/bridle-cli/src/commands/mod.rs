@@ -6,8 +6,8 @@ mod decrypt;
 mod iocs;
 mod keygen;
 mod recheck;
-mod verify;
 mod scan;
+mod verify;
 
 use crate::ExitCode;
 use crate::args::{Cli, Command};
