@@ -454,7 +454,9 @@ fn match_lines(
     let (mut records, mut observables) = (0u64, 0u64);
     let mut hasher = sha2::Sha256::new();
     let mut size = 0u64;
-    while let Some(chunk) = reader.next_chunk()? {
+    // The next block is read while the current one is matched and hashed.
+    let mut current = reader.next_chunk()?;
+    while let Some(chunk) = current.take() {
         size = size.saturating_add(chunk.data.len() as u64);
         for (n, why) in &chunk.invalid {
             cx.problem(
@@ -466,21 +468,26 @@ fn match_lines(
         }
         let one =
             |&(n, start, end): &(u64, usize, usize)| match_line(matcher, n, chunk.line(start, end));
-        // The file is hashed while its lines are matched.
-        let matched: Vec<LineResult> = match &pool {
+        let (matched, next): (Vec<LineResult>, _) = match &pool {
             Some(pool) => pool.install(|| {
                 use rayon::prelude::*;
-                let (matched, ()) = rayon::join(
-                    || chunk.lines.par_iter().map(one).collect(),
-                    || hasher.update(&chunk.data),
+                let ((matched, ()), next) = rayon::join(
+                    || {
+                        rayon::join(
+                            || chunk.lines.par_iter().map(one).collect(),
+                            || hasher.update(&chunk.data),
+                        )
+                    },
+                    || reader.next_chunk(),
                 );
-                matched
+                (matched, next)
             }),
             None => {
                 hasher.update(&chunk.data);
-                chunk.lines.iter().map(one).collect()
+                (chunk.lines.iter().map(one).collect(), reader.next_chunk())
             }
         };
+        current = next?;
         for result in matched {
             match result {
                 LineResult::Bad(n, why) => cx.problem(

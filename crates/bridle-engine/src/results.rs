@@ -239,15 +239,37 @@ pub fn parse_line(line: &[u8]) -> Result<ObservableLine, String> {
     Ok(parsed)
 }
 
-/// Whether `tail` is one JSON value followed by `}` (and nothing but whitespace).
+/// Whether `tail` is one balanced JSON value followed by `}` (and nothing but whitespace): a
+/// byte scan that tracks strings and nesting, so that a line cut short is refused without
+/// parsing the source it skips. (The source itself is parsed, and fully checked, only for
+/// lines that match.)
 fn value_then_brace(tail: &[u8]) -> bool {
-    let mut values = serde_json::Deserializer::from_slice(tail).into_iter::<IgnoredAny>();
-    if !matches!(values.next(), Some(Ok(_))) {
-        return false;
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, b) in tail.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if *b == b'\\' {
+                escaped = true;
+            } else if *b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth == 0 => {
+                return *b == b'}'
+                    && tail
+                        .get(i + 1..)
+                        .is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace));
+            }
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
     }
-    let rest = tail.get(values.byte_offset()..).unwrap_or(&[]);
-    let rest: Vec<&u8> = rest.iter().filter(|b| !b.is_ascii_whitespace()).collect();
-    rest == [&b'}']
+    false
 }
 
 /// The key bridle writes last on each line.

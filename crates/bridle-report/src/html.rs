@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 /// The report's file name.
 pub const REPORT_FILE: &str = "report.html";
 /// Most timeline events embedded. Events near alerts come first; all are in timeline.csv.
-pub const MAX_TIMELINE_ROWS: usize = 20_000;
+pub const MAX_TIMELINE_ROWS: usize = 10_000;
 /// Events within this many hours of an alert are kept first when the timeline is capped.
 pub const WINDOW_HOURS: i64 = 6;
 /// Longest description embedded per timeline event, in characters.
