@@ -22,6 +22,17 @@ pub struct Cli {
 pub enum Command {
     /// Check an acquisition (iOS backup; the kind is detected).
     Check(CheckArgs),
+    /// Re-check the results of an earlier check against the current indicators, without the
+    /// evidence; writes to RESULTS_DIR/rechecks/ and marks the alerts that are new.
+    Recheck(RecheckArgs),
+    /// Cases: checks recorded in a database (SQLite by default, or PostgreSQL), re-checked
+    /// together when new indicators are published.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Verify a results folder against its manifest (and the evidence, and a signature).
+    Verify(VerifyArgs),
+    /// Make an ed25519 key pair for signing results (--sign) and verifying them.
+    Keygen(KeygenArgs),
     /// Scan files and folders for zero-click exploit files (FORCEDENTRY, BLASTPASS,
     /// TRIANGULATION, CVE-2025-43300, CVE-2025-21043, LANDFALL), recognised by content.
     Scan(ScanArgs),
@@ -124,6 +135,125 @@ pub struct CheckArgs {
     /// Do not draw progress bars (they are drawn only on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
+    /// Record this check in a case (created if needed): the acquisition, its observables,
+    /// alerts and the run, for `bridle case recheck`.
+    #[arg(long, value_name = "NAME")]
+    pub case: Option<String>,
+    /// Store for --case.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Signing.
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+/// Where cases are stored.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The case store: a PostgreSQL URL (`postgres://user@host/db`) or the path of a SQLite
+    /// file. Default: cases.db in bridle's user data folder (or BRIDLE_STORE).
+    #[arg(long, value_name = "URL|FILE", env = "BRIDLE_STORE")]
+    pub store: Option<String>,
+}
+
+/// Signing the results.
+#[derive(Debug, Clone, Args)]
+pub struct SignArgs {
+    /// Sign the results' manifest with this ed25519 secret key (see `bridle keygen`); the
+    /// signature is written to bridle-manifest.sig.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+}
+
+/// `bridle recheck`.
+#[derive(Debug, Clone, Args)]
+pub struct RecheckArgs {
+    /// The output folder of an earlier `bridle check`.
+    pub results: PathBuf,
+    /// Indicators.
+    #[command(flatten)]
+    pub iocs: IocArgs,
+    /// Write the re-check here instead of RESULTS_DIR/rechecks/<sequence>-<time>/.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Signing.
+    #[command(flatten)]
+    pub sign: SignArgs,
+    /// Print only errors and the final verdict line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `bridle case ...`.
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// List the cases.
+    List {
+        /// Store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show a case: its devices, runs and latest alerts.
+    Show {
+        /// The case.
+        name: String,
+        /// Store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-check every device of a case (or of all cases) against the current indicators.
+    Recheck {
+        /// The case.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Every case.
+        #[arg(long)]
+        all: bool,
+        /// Indicators.
+        #[command(flatten)]
+        iocs: IocArgs,
+        /// Store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print only errors and the final verdict line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Record the results folder of an earlier check in a case.
+    Import {
+        /// The case (created if needed).
+        name: String,
+        /// The output folder of `bridle check`.
+        results: PathBuf,
+        /// Store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `bridle verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// A results folder (its re-checks are verified too).
+    pub results: PathBuf,
+    /// Also re-hash the evidence files listed in info.json, under this acquisition.
+    #[arg(long, value_name = "PATH")]
+    pub evidence: Option<PathBuf>,
+    /// Check the manifest signature (bridle-manifest.sig) with this ed25519 public key.
+    #[arg(long, value_name = "PUB")]
+    pub verify_signature: Option<PathBuf>,
+}
+
+/// `bridle keygen`.
+#[derive(Debug, Clone, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (PKCS#8 PEM, readable by you only); the public key goes
+    /// to the same path plus `.pub`.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// `bridle scan`.

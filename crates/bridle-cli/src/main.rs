@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod indicators;
 mod progress;
+mod seal;
 mod secrets;
 mod summary;
 

@@ -60,11 +60,13 @@ fn same_input_same_output_bytes() {
             if name == "a" { "1" } else { "4" },
         ]);
         assert_eq!(code(&o), 1);
-        // info.json holds the run's own metadata (times, command line): everything else must
-        // be identical.
+        // info.json and report.html hold the run's own metadata (times, command line, paths),
+        // and the results manifest hashes them: everything else must be identical.
         let tree: Vec<_> = tree_hash(&dir)
             .into_iter()
-            .filter(|(p, _)| p != "info.json")
+            .filter(|(p, _)| {
+                !["info.json", "report.html", "bridle-manifest.json"].contains(&p.as_str())
+            })
             .collect();
         trees.push(tree);
     }

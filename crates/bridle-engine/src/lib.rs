@@ -17,11 +17,15 @@
 
 #![deny(missing_docs)]
 
+pub mod alerts;
+pub mod manifest;
 mod output;
+pub mod recheck;
+pub mod results;
 mod sink;
 mod timeline;
 
-pub use output::{OUTPUT_FILES, csv_safe};
+pub use output::{OUTPUT_FILES, csv_safe, is_safe_slug};
 pub use sink::ModuleReport;
 pub use timeline::TimelineRow;
 

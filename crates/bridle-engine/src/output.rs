@@ -31,13 +31,13 @@ pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>, EngineError> {
+pub(crate) fn create(path: &Path) -> Result<BufWriter<File>, EngineError> {
     File::create(path)
         .map(BufWriter::new)
         .map_err(|e| EngineError::output(path, e))
 }
 
-fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), EngineError> {
+pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), EngineError> {
     let mut w = create(path)?;
     serde_json::to_writer_pretty(&mut w, value)
         .map_err(|e| EngineError::output(path, std::io::Error::other(e)))?;
@@ -83,18 +83,8 @@ pub(crate) fn finish(
     let mut spools = Vec::new();
     let mut observable_parts = Vec::new();
     for f in finished {
-        let mut module_alerts = f.alerts;
-        module_alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        if let Some(dir) = out
-            && !module_alerts.is_empty()
-        {
-            write_json(
-                &dir.join(format!("{}_detected.json", f.report.module)),
-                &module_alerts,
-            )?;
-        }
         let _ = (f.wrote_json, f.name);
-        alerts.extend(module_alerts);
+        alerts.extend(f.alerts);
         problems.extend(f.problems);
         reports.push(f.report);
         spools.push(f.spool);
@@ -118,8 +108,7 @@ pub(crate) fn finish(
     };
 
     if let Some(dir) = out {
-        write_json(&dir.join("alerts.json"), &alerts)?;
-        write_alerts_timeline(&dir.join("alerts_timeline.csv"), &alerts)?;
+        write_alert_files(dir, &alerts, None)?;
         let obs_path = dir.join("observables.jsonl");
         let mut w = create(&obs_path)?;
         for part in &observable_parts {
@@ -206,6 +195,70 @@ fn write_timelines(dir: &Path, spools: Vec<crate::timeline::Spool>) -> Result<u6
         .flush()
         .map_err(|e| EngineError::output(&jsonl_path, e))?;
     Ok(n)
+}
+
+/// Whether a module name can be used in a file name (`<module>.json`): ASCII letters,
+/// digits, `_` and `-`, at most 64 bytes. Module names read back from a results folder are
+/// checked with it before any file is opened or written under them.
+pub fn is_safe_slug(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// An alert as a re-check writes it: the alert, plus whether it is new since the previous
+/// run.
+#[derive(Serialize)]
+struct MarkedAlert<'a> {
+    #[serde(flatten)]
+    alert: &'a Alert,
+    new: bool,
+}
+
+/// Writes `alerts.json`, one `<module>_detected.json` per module with alerts, and
+/// `alerts_timeline.csv`, from alerts sorted by [`Alert::sort_key`]. With `new` (one flag
+/// per alert, as a re-check computes them), each alert object gets a `"new"` key.
+///
+/// `check` and `recheck` both write their alert files here, so the files have one format.
+pub(crate) fn write_alert_files(
+    dir: &Path,
+    alerts: &[Alert],
+    new: Option<&[bool]>,
+) -> Result<(), EngineError> {
+    let write = |path: &Path, subset: &[(usize, &Alert)]| -> Result<(), EngineError> {
+        match new {
+            None => {
+                let plain: Vec<&Alert> = subset.iter().map(|(_, a)| *a).collect();
+                write_json(path, &plain)
+            }
+            Some(flags) => {
+                let marked: Vec<MarkedAlert<'_>> = subset
+                    .iter()
+                    .map(|(i, a)| MarkedAlert {
+                        alert: a,
+                        new: flags.get(*i).copied().unwrap_or(false),
+                    })
+                    .collect();
+                write_json(path, &marked)
+            }
+        }
+    };
+    let all: Vec<(usize, &Alert)> = alerts.iter().enumerate().collect();
+    write(&dir.join("alerts.json"), &all)?;
+    let mut modules: Vec<&str> = alerts.iter().map(|a| a.module.as_str()).collect();
+    modules.sort_unstable();
+    modules.dedup();
+    for module in modules.into_iter().filter(|m| is_safe_slug(m)) {
+        let subset: Vec<(usize, &Alert)> = all
+            .iter()
+            .filter(|(_, a)| a.module == module)
+            .copied()
+            .collect();
+        write(&dir.join(format!("{module}_detected.json")), &subset)?;
+    }
+    write_alerts_timeline(&dir.join("alerts_timeline.csv"), alerts)
 }
 
 fn write_alerts_timeline(path: &Path, alerts: &[Alert]) -> Result<(), EngineError> {

@@ -1,8 +1,9 @@
+use crate::alerts::{self, RecordRef};
 use crate::timeline::{Spool, TimelineRow};
 use crate::{Config, EngineError, Matcher, Progress};
 use bridle_model::{
-    Alert, Heuristic, Map, Module, ModuleOutcome, OutputShape, Problem, ProblemKind, Provenance,
-    Record, Sink, Source,
+    Alert, Heuristic, Map, Module, ModuleOutcome, OutputShape, Problem, ProblemKind, Record, Sink,
+    Source, Timestamp,
 };
 use serde::Serialize;
 use std::fs::File;
@@ -65,27 +66,24 @@ struct ModuleSink<'a> {
     error: Option<EngineError>,
 }
 
+/// One line of `observables.jsonl` as written; `crate::results::ObservableLine` reads it
+/// back. `time` is the record's time ([`alerts::record_time`]), so that a re-check cites the
+/// record exactly as the check did.
 #[derive(Serialize)]
+///
+/// `source` is written last on purpose: a re-check parses only what comes before it for
+/// every line (the source is most of a line's bytes), and the whole line only for the few
+/// that match (`crate::results::parse_light`).
 struct ObservableLine<'a> {
     module: &'a str,
     record: u64,
-    source: &'a Source,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
     observables: &'a [bridle_model::Observable],
+    source: &'a Source,
 }
 
 impl ModuleSink<'_> {
-    fn provenance(&self, source: &Source, record: Option<u64>) -> Provenance {
-        Provenance {
-            module: self.slug.to_owned(),
-            record_index: record,
-            logical_path: source.file.as_ref().map(|f| f.logical_path.clone()),
-            stored_path: source.file.as_ref().map(|f| f.stored_path.clone()),
-            sha256: source.file.as_ref().map(|f| f.sha256.clone()),
-            table: source.table.as_ref().map(ToString::to_string),
-            row: source.row.clone(),
-        }
-    }
-
     fn write_json(&mut self, data: &Map, raw: Option<&str>) {
         let Some(dir) = self.out else { return };
         if self.error.is_some() {
@@ -143,6 +141,7 @@ impl ModuleSink<'_> {
                     module: self.slug,
                     record: index,
                     source: &record.source,
+                    time: alerts::record_time(&record.timeline).map(Timestamp::to_mvt),
                     observables: &record.observables,
                 },
             )?;
@@ -152,52 +151,39 @@ impl ModuleSink<'_> {
             self.error = Some(EngineError::output(path, e));
         }
     }
-
-    fn heuristic_alert(
-        &self,
-        h: Heuristic,
-        event: Map,
-        source: &Source,
-        record: Option<u64>,
-    ) -> Alert {
-        Alert {
-            level: h.level,
-            module: self.slug.to_owned(),
-            message: h.message,
-            event_time: h.event_time,
-            event,
-            matched_indicator: None,
-            provenance: self.provenance(source, record),
-        }
-    }
 }
 
 impl Sink for ModuleSink<'_> {
     fn record(&mut self, record: Record) {
         let index = self.records;
         self.records += 1;
-        for (i, indicator) in dedup_hits(self.matcher.match_record(&record.observables)) {
-            let Some(obs) = record.observables.get(i) else {
-                continue;
+        let time = alerts::record_time(&record.timeline);
+        let hits = self.matcher.match_record(&record.observables);
+        if !hits.is_empty() || !record.heuristics.is_empty() {
+            // A record given as raw JSON is parsed only when an alert needs its data.
+            let parsed;
+            let data: &Map = match &record.raw {
+                Some(_) => {
+                    parsed = record.data_map();
+                    &parsed
+                }
+                None => &record.data,
             };
-            let message = format!(
-                "{} `{}` in {} matches {} indicator `{}` ({})",
-                obs.kind, obs.value, obs.field, indicator.bucket, indicator.value, indicator.name,
-            );
-            self.alerts.push(Alert {
-                level: obs.level,
-                module: self.slug.to_owned(),
-                message,
-                event_time: None,
-                event: record.data_map(),
-                matched_indicator: Some(indicator),
-                provenance: self.provenance(&record.source, Some(index)),
-            });
-        }
-        for h in &record.heuristics {
-            let alert =
-                self.heuristic_alert(h.clone(), record.data_map(), &record.source, Some(index));
-            self.alerts.push(alert);
+            let at = RecordRef {
+                module: self.slug,
+                index,
+                source: &record.source,
+                time,
+                data,
+            };
+            if !hits.is_empty() {
+                let found = alerts::indicator_alerts(&at, &record.observables, hits);
+                self.alerts.extend(found);
+            }
+            for h in &record.heuristics {
+                self.alerts
+                    .push(alerts::heuristic_alert(self.slug, h.clone(), Some(&at)));
+            }
         }
         for e in &record.timeline {
             self.timeline_events += 1;
@@ -218,8 +204,8 @@ impl Sink for ModuleSink<'_> {
     }
 
     fn alert(&mut self, heuristic: Heuristic) {
-        let alert = self.heuristic_alert(heuristic, Map::new(), &Source::default(), None);
-        self.alerts.push(alert);
+        self.alerts
+            .push(alerts::heuristic_alert(self.slug, heuristic, None));
     }
 
     fn problem(&mut self, mut problem: Problem) {
@@ -228,47 +214,6 @@ impl Sink for ModuleSink<'_> {
         }
         self.problems.push(problem);
     }
-}
-
-/// One alert per record and indicator value. The same value found in several fields of one
-/// record (a crash report names its process four times) is one finding: the first field
-/// carries the alert and the others are added to `observable_field`. When the value is an
-/// indicator in several files (Amnesty's and MVT's copies of the same list), the first file
-/// loaded carries the alert and the others are listed in `also_in`.
-fn dedup_hits(
-    hits: Vec<(usize, bridle_model::IndicatorRef)>,
-) -> Vec<(usize, bridle_model::IndicatorRef)> {
-    let mut hits = hits;
-    // Stable: hits arrive in indicator load order, which decides which file comes first.
-    hits.sort_by(|a, b| (&a.1.bucket, &a.1.value, a.0).cmp(&(&b.1.bucket, &b.1.value, b.0)));
-    let mut out: Vec<(usize, bridle_model::IndicatorRef)> = Vec::with_capacity(hits.len());
-    for (i, hit) in hits {
-        if let Some((j, first)) = out.last_mut()
-            && first.bucket == hit.bucket
-            && first.value == hit.value
-        {
-            if *j == i {
-                if first.stix_id != hit.stix_id || first.stix2_file_name != hit.stix2_file_name {
-                    let other = format!("{}: {} ({})", hit.stix2_file_name, hit.stix_id, hit.name);
-                    if !first.also_in.contains(&other) {
-                        first.also_in.push(other);
-                    }
-                }
-            } else if !first
-                .observable_field
-                .split(", ")
-                .any(|f| f == hit.observable_field)
-            {
-                first.observable_field.push_str(", ");
-                first.observable_field.push_str(&hit.observable_field);
-            }
-            continue;
-        }
-        out.push((i, hit));
-    }
-    // Back to the order of the record's observables.
-    out.sort_by_key(|(i, _)| *i);
-    out
 }
 
 pub(crate) fn run_module(

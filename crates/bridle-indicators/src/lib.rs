@@ -26,6 +26,7 @@ mod kind;
 mod matcher;
 pub mod normalize;
 pub mod pattern;
+pub mod probe;
 mod set;
 mod sources;
 mod stix;
@@ -34,6 +35,7 @@ pub mod update;
 
 pub use kind::IndicatorKind;
 pub use matcher::{Hit, MatchRule, Matcher};
+pub use probe::{IndexKey, KeySpace, PROBE_KEYS_VERSION, ProbeKey, index_keys, probe_keys};
 pub use set::{
     Clause, ClauseId, FileSummary, Indicator, IndicatorFile, IndicatorId, IndicatorSet,
     LoadProblem, LoadProblemKind, LoadReport, MAX_FILE_BYTES, MAX_FILES, MAX_FOLDER_DEPTH,

@@ -4,12 +4,11 @@
 //! itself (its host's labels, its path's components, a constant number of probes), never by
 //! the number of indicators: there is no scan over indicators and no substring search.
 
-use crate::IndicatorKind;
-use crate::normalize::{self, Host};
+use crate::normalize;
+use crate::probe::{KeySpace, Ranges, for_each_probe};
 use crate::set::{Indicator, IndicatorFile, IndicatorId, IndicatorSet};
-use bridle_model::{IndicatorRef, Observable, ObservableKind};
+use bridle_model::{IndicatorRef, Observable};
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::sync::Arc;
 
 /// How an observable matched an indicator. The variant order is the preference order when
@@ -54,6 +53,32 @@ impl MatchRule {
     }
 }
 
+impl MatchRule {
+    /// Every rule, most specific first (the preference order).
+    pub const ALL: [MatchRule; 9] = [
+        MatchRule::Exact,
+        MatchRule::Subdomain,
+        MatchRule::UrlHost,
+        MatchRule::UrlSubdomain,
+        MatchRule::UrlWithoutQuery,
+        MatchRule::IpInRange,
+        MatchRule::TruncatedProcessName,
+        MatchRule::UnderPath,
+        MatchRule::FileNameOfPath,
+    ];
+
+    /// The position in [`Self::ALL`]: a smaller rank is preferred. Stored in databases next
+    /// to probe keys, so that `MIN(rank)` picks the rule the matcher would.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    /// The rule of a rank.
+    pub fn from_rank(rank: u8) -> Option<MatchRule> {
+        MatchRule::ALL.get(usize::from(rank)).copied()
+    }
+}
+
 impl std::fmt::Display for MatchRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -74,36 +99,19 @@ pub struct Hit {
 type Table = HashMap<String, Vec<IndicatorId>>;
 
 /// A compiled, immutable index over an [`IndicatorSet`]; cheap to share between threads.
+///
+/// One hash table per [`KeySpace`], filled with each indicator's [`index_keys`]; matching
+/// walks each observable's probe keys ([`crate::probe`]), so the case store's SQL join and
+/// this matcher share one definition of the semantics.
 #[derive(Debug, Clone)]
 pub struct Matcher {
     set: Arc<IndicatorSet>,
-    domains: Table,
-    ips: HashMap<IpAddr, Vec<IndicatorId>>,
-    ranges: HashMap<(IpAddr, u8), Vec<IndicatorId>>,
+    /// Indexed by [`KeySpace::index`].
+    tables: Vec<Table>,
+    /// CIDR prefix lengths present in the index, so that an observed address is probed only
+    /// at lengths some indicator uses.
     range_lengths_v4: Vec<u8>,
     range_lengths_v6: Vec<u8>,
-    urls: Table,
-    processes: Table,
-    /// 15- and 16-byte prefixes of process names longer than that.
-    process_prefixes: Table,
-    emails: Table,
-    file_names: Table,
-    file_paths: Table,
-    md5: Table,
-    sha1: Table,
-    sha256: Table,
-    certs: Table,
-    app_ids: Table,
-    profile_ids: Table,
-    properties: Table,
-}
-
-/// Lengths at which iOS (`MAXCOMLEN` 16) and Linux/Android (`TASK_COMM_LEN` 16 with the NUL,
-/// so 15) truncate process names.
-const TRUNCATION_LENGTHS: [usize; 2] = [15, 16];
-
-fn add(table: &mut Table, key: &str, id: IndicatorId) {
-    table.entry(key.to_owned()).or_default().push(id);
 }
 
 impl IndicatorSet {
@@ -118,24 +126,9 @@ impl Matcher {
     pub fn new(set: Arc<IndicatorSet>) -> Matcher {
         let mut m = Matcher {
             set: Arc::clone(&set),
-            domains: Table::new(),
-            ips: HashMap::new(),
-            ranges: HashMap::new(),
+            tables: vec![Table::new(); KeySpace::ALL.len()],
             range_lengths_v4: Vec::new(),
             range_lengths_v6: Vec::new(),
-            urls: Table::new(),
-            processes: Table::new(),
-            process_prefixes: Table::new(),
-            emails: Table::new(),
-            file_names: Table::new(),
-            file_paths: Table::new(),
-            md5: Table::new(),
-            sha1: Table::new(),
-            sha256: Table::new(),
-            certs: Table::new(),
-            app_ids: Table::new(),
-            profile_ids: Table::new(),
-            properties: Table::new(),
         };
         for (index, indicator) in set.indicators.iter().enumerate() {
             m.insert(IndicatorId(index), indicator);
@@ -148,51 +141,19 @@ impl Matcher {
     }
 
     fn insert(&mut self, id: IndicatorId, indicator: &Indicator) {
-        let value = indicator.normalized.as_str();
-        match indicator.kind {
-            IndicatorKind::Domain | IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => {
-                match normalize::ip_range(value) {
-                    Some((ip, len)) if u32::from(len) == if ip.is_ipv4() { 32 } else { 128 } => {
-                        self.ips.entry(ip).or_default().push(id);
-                    }
-                    Some((ip, len)) => {
-                        self.ranges.entry((ip, len)).or_default().push(id);
-                        if ip.is_ipv4() {
-                            self.range_lengths_v4.push(len);
-                        } else {
-                            self.range_lengths_v6.push(len);
-                        }
-                    }
-                    None => add(&mut self.domains, value, id),
+        for key in indicator.index_keys() {
+            if key.space == KeySpace::IpRange
+                && let Some((ip, len)) = normalize::ip_range(&key.key)
+            {
+                if ip.is_ipv4() {
+                    self.range_lengths_v4.push(len);
+                } else {
+                    self.range_lengths_v6.push(len);
                 }
             }
-            IndicatorKind::Url => {
-                if let Some(key) = normalize::url(value).key {
-                    add(&mut self.urls, &key, id);
-                }
+            if let Some(table) = self.tables.get_mut(key.space.index()) {
+                table.entry(key.key).or_default().push(id);
             }
-            IndicatorKind::Process => {
-                add(&mut self.processes, value, id);
-                for len in TRUNCATION_LENGTHS {
-                    if value.len() > len
-                        && let Some(prefix) = value.get(..len)
-                    {
-                        add(&mut self.process_prefixes, prefix, id);
-                    }
-                }
-            }
-            IndicatorKind::Email => add(&mut self.emails, value, id),
-            IndicatorKind::FileName => add(&mut self.file_names, value, id),
-            IndicatorKind::FilePath => add(&mut self.file_paths, value, id),
-            IndicatorKind::FileMd5 => add(&mut self.md5, value, id),
-            IndicatorKind::FileSha1 => add(&mut self.sha1, value, id),
-            IndicatorKind::FileSha256 => add(&mut self.sha256, value, id),
-            IndicatorKind::CertMd5 | IndicatorKind::CertSha1 | IndicatorKind::CertSha256 => {
-                add(&mut self.certs, value, id);
-            }
-            IndicatorKind::AppId => add(&mut self.app_ids, value, id),
-            IndicatorKind::ProfileId => add(&mut self.profile_ids, value, id),
-            IndicatorKind::AndroidProperty => add(&mut self.properties, value, id),
         }
     }
 
@@ -241,147 +202,29 @@ impl Matcher {
     /// What an alert needs to cite a hit. `None` when the hit does not belong to this
     /// matcher.
     pub fn indicator_ref(&self, hit: &Hit, observables: &[Observable]) -> Option<IndicatorRef> {
-        let indicator = self.set.indicator(hit.indicator)?;
-        let file = self.set.files.get(indicator.file)?;
-        let observable = observables.get(hit.observable)?;
-        Some(IndicatorRef {
-            value: indicator.value.clone(),
-            bucket: indicator.bucket().to_owned(),
-            name: indicator.name().to_owned(),
-            stix2_file_name: file.name.clone(),
-            stix2_file_sha256: file.sha256.clone(),
-            stix_id: indicator.stix_id.clone(),
-            pattern: indicator.pattern.clone(),
-            observable_kind: observable.kind,
-            observable_value: observable.value.clone(),
-            observable_field: observable.field.to_string(),
-            match_rule: hit.rule.as_str().to_owned(),
-            also_in: Vec::new(),
-        })
+        self.set
+            .indicator_ref(hit.indicator, observables.get(hit.observable)?, hit.rule)
     }
 
     fn match_one(&self, index: usize, observable: &Observable, hits: &mut Vec<Hit>) {
-        let mut push = |ids: Option<&Vec<IndicatorId>>, rule: MatchRule| {
-            for id in ids.into_iter().flatten() {
-                hits.push(Hit {
-                    observable: index,
-                    indicator: *id,
-                    rule,
-                });
-            }
+        let ranges = Ranges::Only {
+            v4: &self.range_lengths_v4,
+            v6: &self.range_lengths_v6,
         };
-        let value = observable.value.as_str();
-        if value.len() > normalize::MAX_VALUE_BYTES {
-            return;
-        }
-        match observable.kind {
-            ObservableKind::Url => {
-                let url = normalize::url(value);
-                if let Some(host) = &url.host {
-                    self.match_host(host, MatchRule::UrlHost, MatchRule::UrlSubdomain, &mut push);
+        for_each_probe(
+            observable.kind,
+            &observable.value,
+            ranges,
+            &mut |space, key, rule| {
+                let ids = self.tables.get(space.index()).and_then(|t| t.get(key));
+                for id in ids.into_iter().flatten() {
+                    hits.push(Hit {
+                        observable: index,
+                        indicator: *id,
+                        rule,
+                    });
                 }
-                if let Some(key) = &url.key {
-                    push(self.urls.get(key), MatchRule::Exact);
-                }
-                if let Some(key) = &url.key_without_query {
-                    push(self.urls.get(key), MatchRule::UrlWithoutQuery);
-                }
-            }
-            ObservableKind::Domain | ObservableKind::Ip => {
-                if let Some(host) = normalize::url(value).host {
-                    self.match_host(&host, MatchRule::Exact, MatchRule::Subdomain, &mut push);
-                }
-            }
-            ObservableKind::Email => {
-                if let Some(email) = normalize::email(value) {
-                    push(self.emails.get(&email), MatchRule::Exact);
-                }
-            }
-            ObservableKind::Process => {
-                let name = normalize::basename(value);
-                push(self.processes.get(name), MatchRule::Exact);
-                if TRUNCATION_LENGTHS.contains(&name.len()) {
-                    push(
-                        self.process_prefixes.get(name),
-                        MatchRule::TruncatedProcessName,
-                    );
-                }
-            }
-            ObservableKind::FileName => push(self.file_names.get(value), MatchRule::Exact),
-            ObservableKind::FilePath => {
-                if let Some(path) = normalize::file_path(value) {
-                    push(self.file_paths.get(&path), MatchRule::Exact);
-                    for ancestor in normalize::path_ancestors(&path) {
-                        push(self.file_paths.get(ancestor), MatchRule::UnderPath);
-                    }
-                    push(
-                        self.file_names.get(normalize::basename(&path)),
-                        MatchRule::FileNameOfPath,
-                    );
-                }
-            }
-            ObservableKind::AppId => {
-                if let Some(v) = normalize::folded(value) {
-                    push(self.app_ids.get(&v), MatchRule::Exact);
-                }
-            }
-            ObservableKind::ProfileId => {
-                if let Some(v) = normalize::folded(value) {
-                    push(self.profile_ids.get(&v), MatchRule::Exact);
-                }
-            }
-            ObservableKind::AndroidProperty => {
-                if let Some(v) = normalize::folded(value) {
-                    push(self.properties.get(&v), MatchRule::Exact);
-                }
-            }
-            ObservableKind::FileHash => {
-                let table = match value.trim().len() {
-                    32 => &self.md5,
-                    40 => &self.sha1,
-                    64 => &self.sha256,
-                    _ => return,
-                };
-                if let Some(digest) = normalize::hex_digest(value, value.trim().len()) {
-                    push(table.get(&digest), MatchRule::Exact);
-                }
-            }
-            ObservableKind::CertHash => {
-                if let Some(digest) = normalize::cert_digest(value) {
-                    push(self.certs.get(&digest), MatchRule::Exact);
-                }
-            }
-        }
-    }
-
-    fn match_host(
-        &self,
-        host: &Host,
-        exact: MatchRule,
-        subdomain: MatchRule,
-        push: &mut impl FnMut(Option<&Vec<IndicatorId>>, MatchRule),
-    ) {
-        match host {
-            Host::Ip(ip) => {
-                push(self.ips.get(ip), exact);
-                let lengths = if ip.is_ipv4() {
-                    &self.range_lengths_v4
-                } else {
-                    &self.range_lengths_v6
-                };
-                for len in lengths {
-                    push(
-                        self.ranges.get(&(normalize::mask(*ip, *len), *len)),
-                        MatchRule::IpInRange,
-                    );
-                }
-            }
-            Host::Name(name) => {
-                push(self.domains.get(name), exact);
-                for parent in normalize::parent_domains(name) {
-                    push(self.domains.get(parent), subdomain);
-                }
-            }
-        }
+            },
+        );
     }
 }

@@ -278,6 +278,37 @@ impl IndicatorSet {
         self.indicator(id).and_then(|i| self.files.get(i.file))
     }
 
+    /// The id of the indicator at `index` in [`Self::indicators`], if there is one.
+    pub fn id(&self, index: usize) -> Option<IndicatorId> {
+        (index < self.indicators.len()).then_some(IndicatorId(index))
+    }
+
+    /// What an alert needs to cite a match of `observable` on an indicator by `rule`.
+    /// `None` when the id does not belong to this set.
+    pub fn indicator_ref(
+        &self,
+        id: IndicatorId,
+        observable: &bridle_model::Observable,
+        rule: crate::MatchRule,
+    ) -> Option<bridle_model::IndicatorRef> {
+        let indicator = self.indicator(id)?;
+        let file = self.files.get(indicator.file)?;
+        Some(bridle_model::IndicatorRef {
+            value: indicator.value.clone(),
+            bucket: indicator.bucket().to_owned(),
+            name: indicator.name().to_owned(),
+            stix2_file_name: file.name.clone(),
+            stix2_file_sha256: file.sha256.clone(),
+            stix_id: indicator.stix_id.clone(),
+            pattern: indicator.pattern.clone(),
+            observable_kind: observable.kind,
+            observable_value: observable.value.clone(),
+            observable_field: observable.field.to_string(),
+            match_rule: rule.as_str().to_owned(),
+            also_in: Vec::new(),
+        })
+    }
+
     /// One clause.
     pub fn clause(&self, id: ClauseId) -> Option<&Clause> {
         self.clauses.get(id.0)

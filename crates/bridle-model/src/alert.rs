@@ -59,6 +59,11 @@ pub struct Provenance {
     /// Row or line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub row: Option<String>,
+    /// When the record happened: the earliest time among its timeline events. It places an
+    /// alert on the timeline when `event_time` is empty (MVT leaves it empty for indicator
+    /// matches, and so does bridle, for compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_time")]
+    pub record_time: Option<Timestamp>,
 }
 
 /// A finding: an indicator match or a heuristic, with its provenance.
@@ -98,6 +103,24 @@ impl Alert {
                 .as_ref()
                 .map(|m| (&m.stix_id, &m.value)),
         )
+    }
+}
+
+mod opt_time {
+    use crate::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[allow(clippy::ref_option)] // serde's `with` passes `&Option<T>`
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_mvt()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        Ok(s.as_deref().and_then(Timestamp::parse))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `bridle check`: detect the acquisition, run its modules, write results, summarise.
 
 use crate::args::CheckArgs;
-use crate::{ExitCode, indicators, progress, summary};
+use crate::{ExitCode, indicators, progress, seal, summary};
 use anyhow::{Context, Result, bail};
 use bridle_android::AndroidKind;
 use bridle_engine::{Config, RunInfo};
@@ -149,6 +149,35 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         }
     }
 
+    if args.sign.sign.is_some() && args.output.is_none() {
+        bail!("--sign needs --output: it signs the results folder's manifest");
+    }
+    // A wrong key should fail before the check, not after it.
+    if let Some(key) = &args.sign.sign {
+        bridle_report::sign::load_secret(key)?;
+    }
+
+    // The case store is opened before the check: a store that is down or refuses us fails
+    // now, not after an hour of work.
+    let mut store = match &args.case {
+        Some(_) => Some(super::case::open(&args.store)?),
+        None => None,
+    };
+    // --case without --output: the results go through a temporary folder into the store.
+    let scratch = match (&args.output, &args.case) {
+        (None, Some(_)) => Some(
+            tempfile::Builder::new()
+                .prefix("bridle-case-")
+                .tempdir()
+                .context("cannot make a temporary results folder")?,
+        ),
+        _ => None,
+    };
+    let output = args
+        .output
+        .clone()
+        .or_else(|| scratch.as_ref().map(|d| d.path().join("results")));
+
     let loaded = indicators::load(&args.iocs)?;
     if !args.quiet {
         for p in &loaded.report.problems {
@@ -223,7 +252,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         started_at: now(),
     };
     let config = Config {
-        output: args.output.clone(),
+        output: output.clone(),
         jobs: args.jobs.unwrap_or_else(|| Config::default().jobs).max(1),
         ..Config::default()
     };
@@ -233,6 +262,16 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let result = bridle_engine::run(modules, &matcher, &config, &info, &files, &bar);
     bar.finish();
     let summary = result?;
+    let sealed = match &output {
+        Some(out) => Some(seal::seal(out, args.sign.sign.as_deref())?),
+        None => None,
+    };
+    let recorded = match (&mut store, &args.case, &output) {
+        (Some(store), Some(name), Some(out)) => {
+            Some(super::case::record(store, name, out, args.quiet))
+        }
+        _ => None,
+    };
 
     if !args.quiet {
         eprint!(
@@ -240,7 +279,15 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
             summary::render(&summary, loaded.report.set.len(), args.output.as_deref())
         );
     }
+    if !args.quiet
+        && let Some(fp) = sealed.as_ref().and_then(|s| s.fingerprint.as_ref())
+    {
+        eprintln!("Signed with key {fp}.");
+    }
     eprintln!("{}", summary::verdict(&summary));
+    if let Some(Err(e)) = recorded {
+        return Err(e);
+    }
     Ok(if summary.has_findings() {
         ExitCode::Findings
     } else if summary.is_incomplete() {

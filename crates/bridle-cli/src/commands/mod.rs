@@ -1,9 +1,13 @@
 //! One module per command.
 
+mod case;
 mod check;
 mod decrypt;
 mod iocs;
+mod keygen;
+mod recheck;
 mod scan;
+mod verify;
 
 use crate::ExitCode;
 use crate::args::{Cli, Command};
@@ -12,6 +16,10 @@ use crate::args::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Recheck(args) => recheck::run(&args),
+        Command::Case(cmd) => case::run(cmd),
+        Command::Verify(args) => verify::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
         Command::Iocs(cmd) => iocs::run(cmd),
         Command::Scan(args) => scan::run(&args),
         Command::Decrypt(args) => decrypt::run(&args),
@@ -29,6 +37,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// one place to do it if that ever changes.
 pub fn command_line() -> Vec<String> {
     std::env::args().collect()
+}
+
+/// The current time, RFC 3339 UTC, for run metadata.
+pub fn now() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_micros()).ok());
+    micros
+        .and_then(bridle_model::Timestamp::from_unix_micros)
+        .map(bridle_model::Timestamp::to_rfc3339)
+        .unwrap_or_default()
 }
 
 /// The key of an encrypted iOS backup: from `--key-file`, or the password (given, or asked on

@@ -36,6 +36,7 @@ pub fn bridle(args: &[&std::ffi::OsStr]) -> Output {
     assert_cmd::Command::cargo_bin("bridle")
         .unwrap()
         .env_remove("BRIDLE_IOCS")
+        .env_remove("BRIDLE_STORE")
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", home.path())
         .args(args)
@@ -103,4 +104,76 @@ pub fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &dst).unwrap();
         }
     }
+}
+
+/// The PostgreSQL server for tests (`BRIDLE_TEST_POSTGRES`, e.g. from
+/// `.ci/postgres.sh start`). Missing: the test fails under `CI` / `BRIDLE_REQUIRE_POSTGRES`,
+/// and is skipped with a message otherwise.
+pub fn pg_server() -> Option<String> {
+    match std::env::var("BRIDLE_TEST_POSTGRES") {
+        Ok(dsn) if !dsn.is_empty() => Some(dsn),
+        _ => {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("BRIDLE_REQUIRE_POSTGRES").is_some();
+            assert!(
+                !required,
+                "BRIDLE_TEST_POSTGRES is not set, and CI / BRIDLE_REQUIRE_POSTGRES require the \
+                 PostgreSQL tests: export BRIDLE_TEST_POSTGRES=\"$(.ci/postgres.sh start)\""
+            );
+            eprintln!("SKIPPED: PostgreSQL test (set BRIDLE_TEST_POSTGRES; CI requires it)");
+            None
+        }
+    }
+}
+
+/// A database created for one test, dropped afterwards.
+pub struct PgDb {
+    pub dsn: String,
+    server: String,
+    name: String,
+}
+
+impl PgDb {
+    pub fn new(server: &str) -> PgDb {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("bridle_cli_{}_{n}", std::process::id());
+        let mut c = postgres::Client::connect(server, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+        PgDb {
+            dsn: format!("{base}/{name}"),
+            server: server.to_owned(),
+            name,
+        }
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        let mut c = postgres::Client::connect(&self.dsn, postgres::NoTls).unwrap();
+        c.query_one(sql, &[]).unwrap().get(0)
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The bridle command, ready to spawn, with the user's indicators and data folder
+/// neutralised (`home` stands in for the home folder).
+pub fn command(home: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bridle"));
+    c.env_remove("BRIDLE_IOCS")
+        .env_remove("BRIDLE_STORE")
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home);
+    c
 }
