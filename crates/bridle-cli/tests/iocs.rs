@@ -29,7 +29,13 @@ fn update_from_a_local_index_then_list_and_check() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let installed: Vec<_> = std::fs::read_dir(&dest).unwrap().collect();
     assert_eq!(installed.len(), 1);
-    let o = run(&["iocs", "list", "--iocs", dest.to_str().unwrap(), "--only-given-iocs"]);
+    let o = run(&[
+        "iocs",
+        "list",
+        "--iocs",
+        dest.to_str().unwrap(),
+        "--only-given-iocs",
+    ]);
     assert_eq!(code(&o), 0);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("DemoSpy"), "{out}");
