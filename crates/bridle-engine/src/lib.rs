@@ -83,7 +83,7 @@ impl Default for Config {
         Config {
             output: None,
             jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-            timeline_run_len: 100_000,
+            timeline_run_len: 32_768,
         }
     }
 }

@@ -396,17 +396,30 @@ struct MarkedAlert {
     new: bool,
 }
 
+/// `info.json` without its list of evidence files, which the report does not show and which
+/// runs to thousands of entries (a JSON tree of it cost tens of megabytes).
+#[derive(serde::Deserialize)]
+struct InfoWithoutEvidence {
+    #[serde(default, rename = "evidence_files")]
+    _evidence_files: serde::de::IgnoredAny,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+fn read_info(path: &Path) -> Result<serde_json::Value, results::ReadError> {
+    let (info, _) = results::read_json::<InfoWithoutEvidence>(path)?;
+    Ok(serde_json::Value::Object(info.rest))
+}
+
 /// Renders the report of a results folder (a check's or a re-check's) to a string.
 pub fn render(dir: &Path) -> Result<String, ReportError> {
-    let (info, _) = results::read_json::<serde_json::Value>(&dir.join("info.json"))?;
+    let info = read_info(&dir.join("info.json"))?;
     let (marked, _) = results::read_json::<Vec<MarkedAlert>>(&dir.join("alerts.json"))?;
     let is_recheck = str_field(&info, "kind") == Some("recheck");
     let mut notes = Vec::new();
     let original = original_folder(dir, &info);
     let original_info = match &original {
-        Some(o) if is_recheck => results::read_json::<serde_json::Value>(&o.join("info.json"))
-            .ok()
-            .map(|(v, _)| v),
+        Some(o) if is_recheck => read_info(&o.join("info.json")).ok(),
         Some(_) => Some(info.clone()),
         None => None,
     };
