@@ -105,6 +105,10 @@ pub struct CheckArgs {
     /// Run only this module (repeatable); see --list-modules.
     #[arg(short, long = "module", value_name = "NAME")]
     pub modules: Vec<String>,
+    /// Do not run this module (repeatable), e.g. `exploit_files` to skip the exploit-file
+    /// scan of attachment stores.
+    #[arg(long = "skip-module", value_name = "NAME")]
+    pub skip_modules: Vec<String>,
     /// List the modules for the acquisition kind and exit.
     #[arg(long)]
     pub list_modules: bool,

@@ -34,6 +34,10 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Output buffers: large outputs (hundreds of megabytes of records and timeline) are written
+/// in big blocks, one system call per block.
+pub(crate) const WRITE_BUFFER: usize = 1 << 20;
+
 /// The indicator matcher as the engine sees it: given every observable of one record, the
 /// matches, each as (index of the observable, the indicator behind it).
 ///

@@ -1,5 +1,6 @@
 //! The files a check writes, once every module has finished.
 
+use crate::WRITE_BUFFER;
 use crate::sink::Finished;
 use crate::timeline::{self, TimelineRow};
 use crate::{EngineError, RunInfo, Summary};
@@ -33,7 +34,7 @@ pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {
 
 pub(crate) fn create(path: &Path) -> Result<BufWriter<File>, EngineError> {
     File::create(path)
-        .map(BufWriter::new)
+        .map(|f| BufWriter::with_capacity(WRITE_BUFFER, f))
         .map_err(|e| EngineError::output(path, e))
 }
 

@@ -93,7 +93,10 @@ impl ModuleSink<'_> {
         let result = (|| -> std::io::Result<()> {
             let first = self.json.is_none();
             if first {
-                self.json = Some(BufWriter::new(File::create(&path)?));
+                self.json = Some(BufWriter::with_capacity(
+                    crate::WRITE_BUFFER,
+                    File::create(&path)?,
+                ));
             }
             let Some(w) = self.json.as_mut() else {
                 return Ok(());
@@ -129,7 +132,10 @@ impl ModuleSink<'_> {
         let path = self.spool_dir.join(format!("{}.observables", self.slug));
         let result = (|| -> std::io::Result<()> {
             if self.observables.is_none() {
-                self.observables = Some(BufWriter::new(File::create(&path)?));
+                self.observables = Some(BufWriter::with_capacity(
+                    crate::WRITE_BUFFER,
+                    File::create(&path)?,
+                ));
                 self.observables_path = Some(path.clone());
             }
             let Some(w) = self.observables.as_mut() else {

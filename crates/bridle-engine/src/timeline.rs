@@ -59,7 +59,7 @@ impl Spool {
         self.buf.sort_unstable();
         let path = dir.join(format!("{}.{}.run", self.slug, self.runs.len()));
         let write = || -> std::io::Result<()> {
-            let mut w = BufWriter::new(File::create(&path)?);
+            let mut w = BufWriter::with_capacity(crate::WRITE_BUFFER, File::create(&path)?);
             for row in &self.buf {
                 serde_json::to_writer(&mut w, row)?;
                 w.write_all(b"\n")?;

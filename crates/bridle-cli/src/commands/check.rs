@@ -240,7 +240,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
             None => return Ok(ExitCode::CouldNotCheck),
         },
     };
-    let modules = select(modules, &args.modules)?;
+    let modules = select(modules, &args.modules, &args.skip_modules)?;
 
     let info = RunInfo {
         bridle_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -359,20 +359,23 @@ fn android_modules(
     }))
 }
 
-/// Keeps the modules named with --module (all when none), refusing unknown names.
-fn select(modules: Vec<Box<dyn Module>>, names: &[String]) -> Result<Vec<Box<dyn Module>>> {
-    if names.is_empty() {
-        return Ok(modules);
-    }
+/// Keeps the modules named with --module (all when none) minus those named with
+/// --skip-module, refusing unknown names.
+fn select(
+    modules: Vec<Box<dyn Module>>,
+    names: &[String],
+    skip: &[String],
+) -> Result<Vec<Box<dyn Module>>> {
     let known: Vec<&str> = modules.iter().map(|m| m.info().slug).collect();
-    for n in names {
+    for n in names.iter().chain(skip) {
         if !known.contains(&n.as_str()) {
             bail!("unknown module `{n}`; known: {}", known.join(", "));
         }
     }
     Ok(modules
         .into_iter()
-        .filter(|m| names.iter().any(|n| n == m.info().slug))
+        .filter(|m| names.is_empty() || names.iter().any(|n| n == m.info().slug))
+        .filter(|m| !skip.iter().any(|n| n == m.info().slug))
         .collect())
 }
 
