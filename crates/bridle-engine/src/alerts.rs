@@ -3,8 +3,8 @@
 //! record and the same indicators give byte-identical alerts whichever way they were matched.
 
 use bridle_model::{
-    Alert, Heuristic, IndicatorRef, Map, Observable, ObservableKind, Provenance, Source,
-    TimelineEvent, Timestamp,
+    Alert, AlertRecord, Heuristic, IndicatorRef, Map, Observable, ObservableKind, Provenance,
+    Source, TimelineEvent, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +69,7 @@ pub fn indicator_alerts(
             module: record.module.to_owned(),
             message,
             event_time: None,
-            event: record.data.clone(),
+            event: AlertRecord::from_map(record.data),
             matched_indicator: Some(indicator),
             provenance: provenance(
                 record.module,
@@ -91,11 +91,11 @@ pub fn heuristic_alert(
 ) -> Alert {
     let (event, provenance) = match record {
         Some(r) => (
-            r.data.clone(),
+            AlertRecord::from_map(r.data),
             provenance(module, r.source, Some(r.index), r.time),
         ),
         None => (
-            Map::new(),
+            AlertRecord::default(),
             provenance(module, &Source::default(), None, None),
         ),
     };

@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 /// Output buffers: large outputs (hundreds of megabytes of records and timeline) are written
 /// in big blocks, one system call per block.
-pub(crate) const WRITE_BUFFER: usize = 1 << 20;
+pub(crate) const WRITE_BUFFER: usize = 256 << 10;
 
 /// The indicator matcher as the engine sees it: given every observable of one record, the
 /// matches, each as (index of the observable, the indicator behind it).
@@ -141,6 +141,16 @@ impl Summary {
     /// Whether any alert is a finding (an indicator match, or HIGH/CRITICAL).
     pub fn has_findings(&self) -> bool {
         self.alerts.iter().any(Alert::is_finding)
+    }
+
+    /// Drops each alert's record, once the alerts are written: the summary printed at the end
+    /// needs only levels, modules and messages, and a run with tens of thousands of alerts
+    /// would otherwise hold all their records while the report is rendered.
+    pub fn release_records(&mut self) {
+        for a in &mut self.alerts {
+            a.event = bridle_model::AlertRecord::default();
+        }
+        self.evidence = Vec::new();
     }
 
     /// Whether part of the acquisition could not be checked.

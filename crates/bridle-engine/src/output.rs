@@ -269,13 +269,13 @@ fn write_alerts_timeline(path: &Path, alerts: &[Alert]) -> Result<(), EngineErro
     let mut dated: Vec<&Alert> = alerts.iter().filter(|a| a.event_time.is_some()).collect();
     dated.sort_by(|a, b| (a.event_time, a.sort_key()).cmp(&(b.event_time, b.sort_key())));
     for a in dated {
-        let event = serde_json::to_string(&a.event).unwrap_or_default();
+        let event = a.event.as_json();
         let t = a.event_time.map(Timestamp::to_mvt).unwrap_or_default();
         csv.write_record([
             t.as_str(),
             &a.module,
             &csv_safe(&a.message),
-            &csv_safe(&event),
+            &csv_safe(event),
         ])
         .map_err(|e| csv_err(path, e))?;
     }

@@ -152,6 +152,51 @@ pub fn read_json<T: de::DeserializeOwned>(path: &Path) -> Result<(T, Digest256),
     Ok((value, reader.digest()))
 }
 
+/// Streams the elements of a JSON array file (capped at [`MAX_JSON_FILE_BYTES`]) to `each`,
+/// one at a time, so that a file of many large elements (an `alerts.json` with tens of
+/// thousands of alerts) costs the memory of one element plus what `each` keeps.
+pub fn for_each_in_array<T: de::DeserializeOwned>(
+    path: &Path,
+    each: impl FnMut(T),
+) -> Result<(), ReadError> {
+    struct Each<F, T>(F, std::marker::PhantomData<T>);
+    impl<'de, T: de::DeserializeOwned, F: FnMut(T)> Visitor<'de> for &mut Each<F, T> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(item) = seq.next_element::<T>()? {
+                (self.0)(item);
+            }
+            Ok(())
+        }
+    }
+    impl<'de, T: de::DeserializeOwned, F: FnMut(T)> DeserializeSeed<'de> for &mut Each<F, T> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| ReadError::io(path, e))?;
+    if meta.len() > MAX_JSON_FILE_BYTES {
+        return Err(ReadError::Invalid {
+            path: path.to_owned(),
+            why: format!("larger than {MAX_JSON_FILE_BYTES} bytes"),
+        });
+    }
+    let reader = BufReader::with_capacity(1 << 16, file.take(MAX_JSON_FILE_BYTES));
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut each = Each(each, std::marker::PhantomData);
+    let invalid = |e: serde_json::Error| ReadError::Invalid {
+        path: path.to_owned(),
+        why: json_why(&e),
+    };
+    (&mut each).deserialize(&mut de).map_err(invalid)?;
+    de.end().map_err(invalid)
+}
+
 fn json_why(e: &serde_json::Error) -> String {
     if e.is_eof() {
         format!("truncated ({e})")

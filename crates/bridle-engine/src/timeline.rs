@@ -1,9 +1,11 @@
 //! The timeline, sorted without holding it in memory.
 //!
-//! Each module's events are collected in a buffer; a full buffer is sorted and written to a
-//! temporary "run" file. At the end all runs of all modules are merged (k-way, by a heap), so
-//! memory is bounded by the buffer size times the number of modules, whatever the size of
-//! the acquisition. Rows are ordered by (time, module, event, data), with undated rows first
+//! Each module's events are collected in a buffer; a full buffer (by rows or by bytes) is
+//! sorted and written to a temporary "run" file, and so is what is left when the module ends,
+//! unless it is only a few rows. At the end all runs of all modules are merged (k-way, by a
+//! heap; in several passes when there are more runs than [`MAX_FAN_IN`], so the open files
+//! stay few), so memory is bounded by one buffer per module running at once, whatever the
+//! size of the acquisition. Rows are ordered by (time, module, event, data), with undated rows first
 //! as in MVT, which also makes identical rows adjacent: MVT's per-module de-duplication
 //! becomes dropping a row equal to the previous one.
 
@@ -30,11 +32,32 @@ pub struct TimelineRow {
     pub data: String,
 }
 
+/// Largest run held in memory, in approximate bytes of rows.
+const RUN_BYTES: usize = 4 << 20;
+/// A module that ends with at most this many rows keeps them in memory for the merge.
+const KEEP_ROWS: usize = 512;
+/// Most run files merged at once.
+pub(crate) const MAX_FAN_IN: usize = 128;
+
 pub(crate) struct Spool {
     slug: &'static str,
     buf: Vec<TimelineRow>,
+    /// Approximate bytes held by `buf`.
+    bytes: usize,
     runs: Vec<PathBuf>,
     run_len: usize,
+}
+
+/// What a row costs in memory, roughly.
+fn row_bytes(row: &TimelineRow) -> usize {
+    let owned = |c: &Cow<'static, str>| match c {
+        Cow::Borrowed(_) => 0,
+        Cow::Owned(s) => s.capacity(),
+    };
+    std::mem::size_of::<TimelineRow>()
+        + owned(&row.module)
+        + owned(&row.event)
+        + row.data.capacity()
 }
 
 impl Spool {
@@ -42,14 +65,16 @@ impl Spool {
         Spool {
             slug,
             buf: Vec::new(),
+            bytes: 0,
             runs: Vec::new(),
             run_len: run_len.max(1),
         }
     }
 
     pub(crate) fn push(&mut self, row: TimelineRow, dir: &Path) -> Result<(), EngineError> {
+        self.bytes = self.bytes.saturating_add(row_bytes(&row));
         self.buf.push(row);
-        if self.buf.len() >= self.run_len {
+        if self.buf.len() >= self.run_len || self.bytes >= RUN_BYTES {
             self.spill(dir)?;
         }
         Ok(())
@@ -70,13 +95,20 @@ impl Spool {
         self.runs.push(path);
         self.buf.clear();
         self.buf.shrink_to_fit();
+        self.bytes = 0;
         Ok(())
     }
 
-    /// Sorts what is left in memory (at most one run's worth: already bounded).
-    pub(crate) fn finish(&mut self, _dir: &Path) -> Result<(), EngineError> {
-        self.buf.sort_unstable();
-        Ok(())
+    /// Writes what is left to a run, or sorts it in memory when it is only a few rows, so
+    /// that a finished module holds (almost) nothing until the merge.
+    pub(crate) fn finish(&mut self, dir: &Path) -> Result<(), EngineError> {
+        if self.buf.len() > KEEP_ROWS {
+            self.spill(dir)
+        } else {
+            self.buf.sort_unstable();
+            self.buf.shrink_to_fit();
+            Ok(())
+        }
     }
 }
 
@@ -107,18 +139,65 @@ impl Source {
 /// `f`. Returns the number of rows handed over.
 pub(crate) fn merge(
     spools: Vec<Spool>,
-    mut f: impl FnMut(&TimelineRow) -> Result<(), EngineError>,
+    f: impl FnMut(&TimelineRow) -> Result<(), EngineError>,
 ) -> Result<u64, EngineError> {
-    let mut sources = Vec::new();
+    let mut files = Vec::new();
+    let mut memory = Vec::new();
     for s in spools {
-        for path in s.runs {
-            let file = File::open(&path).map_err(|e| EngineError::output(&path, e))?;
-            sources.push(Source::File(BufReader::new(file).lines(), path));
-        }
+        files.extend(s.runs);
         if !s.buf.is_empty() {
-            sources.push(Source::Memory(s.buf.into_iter()));
+            memory.push(s.buf);
         }
     }
+    // More runs than can be open at once: merge them in groups into longer runs first.
+    let mut pass = 0usize;
+    while files.len() + memory.len() > MAX_FAN_IN && files.len() > 1 {
+        let mut longer = Vec::new();
+        for (g, group) in files.chunks(MAX_FAN_IN).enumerate() {
+            let Some(first) = group.first() else { continue };
+            if group.len() == 1 {
+                longer.push(first.clone());
+                continue;
+            }
+            let dir = first.parent().unwrap_or(Path::new("."));
+            let path = dir.join(format!("merge.{pass}.{g}.run"));
+            let file = File::create(&path).map_err(|e| EngineError::output(&path, e))?;
+            let mut w = BufWriter::with_capacity(crate::WRITE_BUFFER, file);
+            merge_sources(open(group)?, |row| {
+                serde_json::to_writer(&mut w, row)
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| w.write_all(b"\n"))
+                    .map_err(|e| EngineError::output(&path, e))
+            })?;
+            w.flush().map_err(|e| EngineError::output(&path, e))?;
+            for done in group {
+                // The spool folder is removed at the end anyway.
+                let _ = std::fs::remove_file(done);
+            }
+            longer.push(path);
+        }
+        files = longer;
+        pass += 1;
+    }
+    let mut sources = open(&files)?;
+    sources.extend(memory.into_iter().map(|b| Source::Memory(b.into_iter())));
+    merge_sources(sources, f)
+}
+
+fn open(paths: &[PathBuf]) -> Result<Vec<Source>, EngineError> {
+    paths
+        .iter()
+        .map(|path| {
+            let file = File::open(path).map_err(|e| EngineError::output(path, e))?;
+            Ok(Source::File(BufReader::new(file).lines(), path.clone()))
+        })
+        .collect()
+}
+
+fn merge_sources(
+    mut sources: Vec<Source>,
+    mut f: impl FnMut(&TimelineRow) -> Result<(), EngineError>,
+) -> Result<u64, EngineError> {
     let mut heap = BinaryHeap::with_capacity(sources.len());
     for (i, src) in sources.iter_mut().enumerate() {
         if let Some(row) = src.next()? {
@@ -194,5 +273,47 @@ mod tests {
             (Some(9), "A".into()),
         ];
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn merges_more_runs_than_the_fan_in_in_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        // One row per run: 3 * MAX_FAN_IN + 5 runs, in descending time, plus duplicates.
+        let mut a = Spool::new("a", 1);
+        let n = 3 * MAX_FAN_IN as i64 + 5;
+        for t in (0..n).rev() {
+            a.push(row(Some(t), "A", "x"), dir.path()).unwrap();
+        }
+        a.push(row(Some(7), "A", "x"), dir.path()).unwrap();
+        let mut b = Spool::new("b", 1000);
+        b.push(row(Some(3), "B", "y"), dir.path()).unwrap();
+        a.finish(dir.path()).unwrap();
+        b.finish(dir.path()).unwrap();
+        assert!(a.runs.len() > 3 * MAX_FAN_IN);
+        let mut got = Vec::new();
+        merge(vec![a, b], |r| {
+            got.push(r.timestamp.map(Timestamp::unix_seconds).unwrap_or(-1));
+            Ok(())
+        })
+        .unwrap();
+        let mut expected: Vec<i64> = (0..n).collect();
+        expected.insert(4, 3);
+        assert_eq!(got, expected, "sorted, the duplicate dropped, B's row kept");
+    }
+
+    #[test]
+    fn a_finished_module_keeps_only_a_few_rows_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Spool::new("a", 1_000_000);
+        for t in 0..(KEEP_ROWS as i64 + 1) {
+            a.push(row(Some(t), "A", "x"), dir.path()).unwrap();
+        }
+        a.finish(dir.path()).unwrap();
+        assert!(a.buf.is_empty());
+        assert_eq!(a.runs.len(), 1);
+        let mut small = Spool::new("s", 1_000_000);
+        small.push(row(Some(1), "S", "x"), dir.path()).unwrap();
+        small.finish(dir.path()).unwrap();
+        assert_eq!((small.buf.len(), small.runs.len()), (1, 0));
     }
 }

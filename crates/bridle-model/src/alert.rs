@@ -66,6 +66,67 @@ pub struct Provenance {
     pub record_time: Option<Timestamp>,
 }
 
+/// The record an alert is about, held as compact JSON text.
+///
+/// Alerts stay in memory until a run's end (they are sorted, counted and written several
+/// times), and an acquisition can raise tens of thousands of them: as a JSON tree a record
+/// of twenty fields costs a few kilobytes, as text a few hundred bytes. It is written as the
+/// JSON object it holds, so the files look the same either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord(Box<str>);
+
+impl AlertRecord {
+    /// The record of `data`.
+    pub fn from_map(data: &Map) -> AlertRecord {
+        // A map of JSON values always serialises; "{}" is the safe fallback regardless.
+        AlertRecord(
+            serde_json::to_string(data)
+                .unwrap_or_else(|_| "{}".to_owned())
+                .into_boxed_str(),
+        )
+    }
+
+    /// The record as compact JSON text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// The record as a JSON object (empty if it is not one).
+    pub fn to_map(&self) -> Map {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+
+    /// Whether the record has no fields.
+    pub fn is_empty(&self) -> bool {
+        &*self.0 == "{}"
+    }
+}
+
+impl Default for AlertRecord {
+    fn default() -> AlertRecord {
+        AlertRecord("{}".into())
+    }
+}
+
+impl From<Map> for AlertRecord {
+    fn from(data: Map) -> AlertRecord {
+        AlertRecord::from_map(&data)
+    }
+}
+
+impl Serialize for AlertRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Through a tree, so that a pretty-printed file indents the record like the rest.
+        self.to_map().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AlertRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AlertRecord, D::Error> {
+        Ok(AlertRecord::from_map(&Map::deserialize(d)?))
+    }
+}
+
 /// A finding: an indicator match or a heuristic, with its provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -79,7 +140,7 @@ pub struct Alert {
     #[serde(with = "event_time")]
     pub event_time: Option<Timestamp>,
     /// The record the alert is about (empty for module-level alerts).
-    pub event: Map,
+    pub event: AlertRecord,
     /// The indicator, for an indicator match.
     pub matched_indicator: Option<IndicatorRef>,
     /// Where the evidence is.
@@ -138,5 +199,37 @@ mod event_time {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
         let s = String::deserialize(d)?;
         Ok(Timestamp::parse(&s))
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_record_is_written_as_the_object_it_holds() {
+        let mut data = Map::new();
+        data.insert("path".into(), "/data/local/tmp/x".into());
+        data.insert("size".into(), 7.into());
+        data.insert("nested".into(), serde_json::json!({"b": [1, 2], "a": null}));
+        let record = AlertRecord::from_map(&data);
+        assert_eq!(
+            record.as_json(),
+            r#"{"path":"/data/local/tmp/x","size":7,"nested":{"b":[1,2],"a":null}}"#,
+            "compact, in the record's own key order"
+        );
+        assert_eq!(
+            serde_json::to_string_pretty(&record).unwrap(),
+            serde_json::to_string_pretty(&data).unwrap(),
+            "pretty files indent it like a tree"
+        );
+        let back: AlertRecord =
+            serde_json::from_str(&serde_json::to_string_pretty(&data).unwrap()).unwrap();
+        assert_eq!(back, record, "read back compact");
+        assert!(AlertRecord::default().is_empty());
+        assert!(
+            serde_json::from_str::<AlertRecord>("[1]").is_err(),
+            "only objects"
+        );
     }
 }

@@ -32,7 +32,7 @@ mod record;
 pub mod sanitize;
 pub mod time;
 
-pub use alert::{Alert, IndicatorRef, Provenance};
+pub use alert::{Alert, AlertRecord, IndicatorRef, Provenance};
 pub use level::Level;
 pub use module::{
     Module, ModuleError, ModuleInfo, ModuleOutcome, OutputShape, Problem, ProblemKind, Sink,

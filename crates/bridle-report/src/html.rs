@@ -18,7 +18,8 @@ use bridle_engine::results::{self, ReadError};
 use bridle_model::{Alert, Level, Timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::path::{Path, PathBuf};
 
 /// The report's file name.
@@ -31,6 +32,11 @@ pub const WINDOW_HOURS: i64 = 6;
 pub const MAX_EVENT_CHARS: usize = 2_000;
 /// Longest record shown under an alert, in bytes of JSON.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+/// Most alerts shown in full. A noisy or hostile acquisition can raise tens of thousands
+/// (one per file in a temporary folder, say): the report counts them all, shows the most
+/// severe, and says that alerts.json has the rest, so it stays readable and its memory
+/// bounded whatever alerts.json holds.
+pub const MAX_REPORT_ALERTS: usize = 2_000;
 
 const STYLE: &str = include_str!("../templates/report.css");
 const SCRIPT: &str = include_str!("../templates/report.js");
@@ -103,6 +109,8 @@ struct Page {
     malware: Vec<(Dev, usize)>,
     run: Vec<Row>,
     alerts: Vec<AlertView>,
+    alerts_total: usize,
+    alerts_note: String,
     device: Vec<(Dev, Dev)>,
     not_found: Vec<ModuleRow>,
     problems: Vec<ModuleRow>,
@@ -192,7 +200,7 @@ fn alert_time(a: &Alert) -> Option<Timestamp> {
 fn read_timeline(
     original: Option<&Path>,
     total: Option<u64>,
-    alerts: &[Alert],
+    alerts: &[Kept],
     notes: &mut Vec<String>,
 ) -> TimelineData {
     let mut data = TimelineData {
@@ -202,7 +210,7 @@ fn read_timeline(
     };
     let times: Vec<i64> = alerts
         .iter()
-        .filter_map(alert_time)
+        .filter_map(|k| alert_time(&k.alert))
         .map(Timestamp::unix_micros)
         .collect();
     match original {
@@ -238,7 +246,8 @@ fn read_timeline(
         }
         None => notes.push("the original results folder was not found: no timeline".into()),
     }
-    for (i, a) in alerts.iter().enumerate() {
+    for k in alerts {
+        let (i, a) = (k.index(), &k.alert);
         if let Some(t) = alert_time(a) {
             data.rows.push((
                 Some(t.unix_micros()),
@@ -396,6 +405,91 @@ struct MarkedAlert {
     new: bool,
 }
 
+/// An alert kept for the report, ordered by how prominently it is shown: most severe first,
+/// indicator matches before heuristics, then by time and by position in alerts.json.
+struct Kept {
+    key: (Reverse<Level>, bool, Option<Timestamp>, usize),
+    alert: Alert,
+    new: bool,
+}
+
+impl Kept {
+    /// Position in alerts.json: the alert's anchor in the page.
+    fn index(&self) -> usize {
+        self.key.3
+    }
+}
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Kept) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Kept {}
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Kept) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Kept {
+    fn cmp(&self, other: &Kept) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// What the report needs from alerts.json, gathered one alert at a time: counts of all of
+/// them, and the [`MAX_REPORT_ALERTS`] most prominent in full.
+#[derive(Default)]
+struct AlertDigest {
+    total: usize,
+    by_level: BTreeMap<Level, usize>,
+    indicator: usize,
+    severe: usize,
+    new: usize,
+    malware: BTreeMap<String, usize>,
+    /// A max-heap on the display order: its top is the least prominent alert kept.
+    kept: BinaryHeap<Kept>,
+}
+
+impl AlertDigest {
+    fn add(&mut self, m: MarkedAlert) {
+        let index = self.total;
+        self.total += 1;
+        let a = m.alert;
+        *self.by_level.entry(a.level).or_default() += 1;
+        match &a.matched_indicator {
+            Some(ind) => {
+                self.indicator += 1;
+                *self.malware.entry(ind.name.clone()).or_default() += 1;
+            }
+            None if a.level.is_severe() => self.severe += 1,
+            None => {}
+        }
+        if m.new {
+            self.new += 1;
+        }
+        let key = (
+            Reverse(a.level),
+            a.matched_indicator.is_none(),
+            alert_time(&a),
+            index,
+        );
+        if self.kept.len() >= MAX_REPORT_ALERTS
+            && self.kept.peek().is_some_and(|least| least.key <= key)
+        {
+            return;
+        }
+        self.kept.push(Kept {
+            key,
+            alert: a,
+            new: m.new,
+        });
+        if self.kept.len() > MAX_REPORT_ALERTS {
+            self.kept.pop();
+        }
+    }
+}
+
 /// `info.json` without its list of evidence files, which the report does not show and which
 /// runs to thousands of entries (a JSON tree of it cost tens of megabytes).
 #[derive(serde::Deserialize)]
@@ -413,8 +507,16 @@ fn read_info(path: &Path) -> Result<serde_json::Value, results::ReadError> {
 
 /// Renders the report of a results folder (a check's or a re-check's) to a string.
 pub fn render(dir: &Path) -> Result<String, ReportError> {
+    page(dir)?
+        .render()
+        .map_err(|e| ReportError::Render(e.to_string()))
+}
+
+/// Gathers what the report shows from the files of a results folder.
+fn page(dir: &Path) -> Result<Page, ReportError> {
     let info = read_info(&dir.join("info.json"))?;
-    let (marked, _) = results::read_json::<Vec<MarkedAlert>>(&dir.join("alerts.json"))?;
+    let mut digest = AlertDigest::default();
+    results::for_each_in_array::<MarkedAlert>(&dir.join("alerts.json"), |m| digest.add(m))?;
     let is_recheck = str_field(&info, "kind") == Some("recheck");
     let mut notes = Vec::new();
     let original = original_folder(dir, &info);
@@ -423,22 +525,9 @@ pub fn render(dir: &Path) -> Result<String, ReportError> {
         Some(_) => Some(info.clone()),
         None => None,
     };
-    let mut alerts: Vec<Alert> = Vec::with_capacity(marked.len());
-    let mut new_flags = Vec::with_capacity(marked.len());
-    for m in marked {
-        alerts.push(m.alert);
-        new_flags.push(m.new);
-    }
-
     // The verdict.
-    let indicator_alerts = alerts
-        .iter()
-        .filter(|a| a.matched_indicator.is_some())
-        .count();
-    let severe = alerts
-        .iter()
-        .filter(|a| a.matched_indicator.is_none() && a.level.is_severe())
-        .count();
+    let indicator_alerts = digest.indicator;
+    let severe = digest.severe;
     let mut problems: Vec<ModuleRow> = Vec::new();
     let mut not_found: Vec<ModuleRow> = Vec::new();
     let mut modules_total = 0;
@@ -503,12 +592,7 @@ pub fn render(dir: &Path) -> Result<String, ReportError> {
         ("Nothing found", "verdict-clean")
     };
     let mut verdict_lines = Vec::new();
-    let mut malware: BTreeMap<String, usize> = BTreeMap::new();
-    for a in &alerts {
-        if let Some(m) = &a.matched_indicator {
-            *malware.entry(m.name.clone()).or_default() += 1;
-        }
-    }
+    let malware = std::mem::take(&mut digest.malware);
     if indicator_alerts > 0 {
         verdict_lines.push(Dev::new(&format!(
             "{indicator_alerts} alert(s) match published indicators of compromise ({} malware or report name(s), below).",
@@ -521,7 +605,7 @@ pub fn render(dir: &Path) -> Result<String, ReportError> {
         )));
     }
     if is_recheck {
-        let new = new_flags.iter().filter(|n| **n).count();
+        let new = digest.new;
         let removed = info
             .get("removed_alerts")
             .and_then(serde_json::Value::as_array)
@@ -548,32 +632,32 @@ pub fn render(dir: &Path) -> Result<String, ReportError> {
             (
                 l.as_str(),
                 level_class(*l),
-                alerts.iter().filter(|a| a.level == *l).count(),
+                digest.by_level.get(l).copied().unwrap_or(0),
             )
         })
         .collect();
 
     // Alerts: most severe first, indicator matches before heuristics, then by time.
-    let mut order: Vec<usize> = (0..alerts.len()).collect();
-    order.sort_by_key(|i| {
-        let a = &alerts[*i];
-        (
-            std::cmp::Reverse(a.level),
-            a.matched_indicator.is_none(),
-            alert_time(a),
-            *i,
-        )
-    });
-    let alert_views: Vec<AlertView> = order
+    let alerts_total = digest.total;
+    let kept = std::mem::take(&mut digest.kept).into_sorted_vec();
+    let alert_views: Vec<AlertView> = kept
         .iter()
-        .map(|i| alert_view(*i, &alerts[*i], new_flags.get(*i).copied().unwrap_or(false)))
+        .map(|k| alert_view(k.index(), &k.alert, k.new))
         .collect();
+    let alerts_note = if alert_views.len() < alerts_total {
+        format!(
+            "This report shows the {} most severe of the {alerts_total} alerts; alerts.json has all of them.",
+            alert_views.len()
+        )
+    } else {
+        String::new()
+    };
 
     let total_rows = original_info
         .as_ref()
         .and_then(|o| o.get("timeline_rows"))
         .and_then(serde_json::Value::as_u64);
-    let timeline = read_timeline(original.as_deref(), total_rows, &alerts, &mut notes);
+    let timeline = read_timeline(original.as_deref(), total_rows, &kept, &mut notes);
     let mut note = format!(
         "{} events in the timeline{}.",
         timeline.total,
@@ -647,6 +731,8 @@ pub fn render(dir: &Path) -> Result<String, ReportError> {
             .collect(),
         run,
         alerts: alert_views,
+        alerts_total,
+        alerts_note,
         device: device_rows(original.as_deref()),
         not_found,
         problems,
@@ -673,17 +759,114 @@ pub fn render(dir: &Path) -> Result<String, ReportError> {
         timeline_note: Dev::new(&note),
         timeline: SafeJson::new(&timeline),
     };
-    page.render()
-        .map_err(|e| ReportError::Render(e.to_string()))
+    Ok(page)
 }
 
 /// Renders and writes `report.html` in a results folder.
 pub fn write(dir: &Path) -> Result<PathBuf, ReportError> {
-    let html = render(dir)?;
+    use std::io::Write;
+    let page = page(dir)?;
     let path = dir.join(REPORT_FILE);
-    std::fs::write(&path, html).map_err(|source| ReportError::Write {
+    let failed = |source| ReportError::Write {
         path: path.clone(),
         source,
-    })?;
+    };
+    // Streamed to the file: the page of a large run is tens of megabytes.
+    let file = std::fs::File::create(&path).map_err(failed)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    page.write_into(&mut out).map_err(failed)?;
+    out.flush().map_err(failed)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bridle_model::{AlertRecord, Provenance};
+
+    fn alert(i: usize, level: Level) -> Alert {
+        let mut event = bridle_model::Map::new();
+        event.insert("path".into(), format!("/data/local/tmp/f{i}").into());
+        Alert {
+            level,
+            module: "aqf_files".into(),
+            message: format!("suspicious file {i}"),
+            event_time: Timestamp::from_unix_seconds(1_700_000_000 + i as i64),
+            event: AlertRecord::from_map(&event),
+            matched_indicator: None,
+            provenance: Provenance {
+                module: "aqf_files".into(),
+                record_index: Some(i as u64),
+                ..Provenance::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_flood_of_alerts_is_counted_and_only_the_most_severe_are_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = MAX_REPORT_ALERTS + 500;
+        // LOW alerts everywhere, and three CRITICAL ones at the end of the file.
+        let alerts: Vec<Alert> = (0..total)
+            .map(|i| {
+                let level = if i >= total - 3 {
+                    Level::Critical
+                } else {
+                    Level::Low
+                };
+                alert(i, level)
+            })
+            .collect();
+        std::fs::write(
+            dir.path().join("alerts.json"),
+            serde_json::to_vec_pretty(&alerts).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("info.json"),
+            br#"{"bridle_version":"test"}"#,
+        )
+        .unwrap();
+
+        let html = render(dir.path()).unwrap();
+        assert!(
+            html.contains(&format!("Alerts ({total})")),
+            "all alerts counted"
+        );
+        assert_eq!(
+            html.matches("<article class=\"alert").count(),
+            MAX_REPORT_ALERTS
+        );
+        assert!(html.contains(&format!(
+            "shows the {MAX_REPORT_ALERTS} most severe of the {total} alerts"
+        )));
+        // The CRITICAL ones come first, then the earliest LOW ones.
+        let first = html.find("<article class=\"alert").unwrap();
+        let tail = html.get(first..).unwrap();
+        let id = tail.find("id=\"alert-").unwrap();
+        assert!(
+            tail[id..].starts_with(&format!("id=\"alert-{}\"", total - 3)),
+            "{}",
+            &tail[..200]
+        );
+        assert!(html.contains("id=\"alert-0\""));
+        assert!(!html.contains(&format!("id=\"alert-{}\"", total - 4)));
+
+        // Written to the file the same way.
+        let path = write(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(path).unwrap(), html);
+    }
+
+    #[test]
+    fn a_truncated_alerts_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("info.json"), b"{}").unwrap();
+        let mut json = serde_json::to_vec(&vec![alert(0, Level::High)]).unwrap();
+        json.truncate(json.len() / 2);
+        std::fs::write(dir.path().join("alerts.json"), json).unwrap();
+        let Err(e) = render(dir.path()) else {
+            panic!("a truncated alerts.json renders")
+        };
+        assert!(e.to_string().contains("alerts.json"), "{e}");
+    }
 }

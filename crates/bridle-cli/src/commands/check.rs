@@ -261,7 +261,11 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let files = || (log.files(), log.problems());
     let result = bridle_engine::run(modules, &matcher, &config, &info, &files, &bar);
     bar.finish();
-    let summary = result?;
+    let mut summary = result?;
+    // What is left is writing the report and the manifest: free what the run needed.
+    summary.release_records();
+    let indicator_count = loaded.report.set.len();
+    drop(loaded);
     let sealed = match &output {
         Some(out) => Some(seal::seal(out, args.sign.sign.as_deref())?),
         None => None,
@@ -276,7 +280,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     if !args.quiet {
         eprint!(
             "{}",
-            summary::render(&summary, loaded.report.set.len(), args.output.as_deref())
+            summary::render(&summary, indicator_count, args.output.as_deref())
         );
     }
     if !args.quiet
