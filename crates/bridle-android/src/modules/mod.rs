@@ -156,6 +156,7 @@ pub mod dumpsys_get_prop;
 pub mod dumpsys_packages;
 pub mod dumpsys_platform_compat;
 pub mod dumpsys_receivers;
+pub mod exploit_files;
 mod intrusion_common;
 pub mod mounts;
 pub mod root_binaries;
@@ -225,13 +226,36 @@ impl DumpsysOrigin {
     }
 }
 
-/// Where the SMS module reads from.
+/// Where the backup modules (SMS, exploit files) read from.
 #[derive(Debug, Clone)]
 pub enum BackupOrigin {
     /// A backup given directly.
     Backup(Arc<Backup>),
     /// The `backup.ab` inside an AndroidQF acquisition.
     Nested(Arc<AndroidQf>),
+}
+
+impl BackupOrigin {
+    /// The backup; `None` when an AndroidQF acquisition has none.
+    pub fn backup(&self) -> Result<Option<Arc<Backup>>, bridle_model::ModuleError> {
+        match self {
+            BackupOrigin::Backup(b) => Ok(Some(Arc::clone(b))),
+            BackupOrigin::Nested(a) => a.backup(),
+        }
+    }
+
+    /// The module error for a backup that could not be read.
+    pub fn error(&self, backup: &Backup, e: crate::backup::AbError) -> bridle_model::ModuleError {
+        match e {
+            crate::backup::AbError::Encrypted { .. } => bridle_model::ModuleError::Encrypted {
+                file: backup.label(),
+            },
+            e => bridle_model::ModuleError::Unreadable {
+                file: backup.label(),
+                reason: e.to_string(),
+            },
+        }
+    }
 }
 
 /// Where the intrusion-log modules read from.
@@ -413,9 +437,10 @@ pub fn bugreport_module_infos() -> Vec<ModuleInfo> {
 }
 
 module_list!(
-    /// The module of an Android backup (`.ab` or folder): SMS and MMS.
+    /// The modules of an Android backup (`.ab` or folder): SMS and MMS, exploit files.
     backup_modules, backup_module_infos, backup: &Arc<Backup> => [
         sms::Sms::new(BackupOrigin::Backup(Arc::clone(backup))) => sms::Sms::INFO,
+        exploit_files::ExploitFiles::new(BackupOrigin::Backup(Arc::clone(backup))) => exploit_files::ExploitFiles::INFO,
     ]
 );
 
@@ -441,6 +466,9 @@ pub fn androidqf_modules(aqf: &Arc<AndroidQf>) -> Vec<Box<dyn Module>> {
     out.push(Box::new(sms::Sms::new(BackupOrigin::Nested(Arc::clone(
         aqf,
     )))));
+    out.push(Box::new(exploit_files::ExploitFiles::new(
+        BackupOrigin::Nested(Arc::clone(aqf)),
+    )));
     let l = || LogsOrigin::Nested(Arc::clone(aqf));
     out.push(Box::new(dns_event::DnsEvent::new(l())));
     out.push(Box::new(connect_event::ConnectEvent::new(l())));

@@ -156,16 +156,13 @@ fn read_file(
 }
 
 fn run(origin: &BackupOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
-    let backup: Arc<Backup> = match origin {
-        BackupOrigin::Backup(b) => Arc::clone(b),
-        BackupOrigin::Nested(a) => match a.backup()? {
-            Some(b) => b,
-            None => {
-                return Ok(ModuleOutcome::NotFound(
-                    "no backup.ab in this AndroidQF acquisition".into(),
-                ));
-            }
-        },
+    let backup: Arc<Backup> = match origin.backup()? {
+        Some(b) => b,
+        None => {
+            return Ok(ModuleOutcome::NotFound(
+                "no backup.ab in this AndroidQF acquisition".into(),
+            ));
+        }
     };
     let mut problems = Vec::new();
     let result = backup.visit(&PATTERNS, &mut problems, |m, problems| {
@@ -176,12 +173,6 @@ fn run(origin: &BackupOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, Modu
     }
     match result {
         Ok(()) => Ok(ModuleOutcome::Done),
-        Err(crate::backup::AbError::Encrypted { .. }) => Err(ModuleError::Encrypted {
-            file: backup.label(),
-        }),
-        Err(e) => Err(ModuleError::Unreadable {
-            file: backup.label(),
-            reason: e.to_string(),
-        }),
+        Err(e) => Err(origin.error(&backup, e)),
     }
 }
