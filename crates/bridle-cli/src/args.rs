@@ -20,7 +20,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check an acquisition (iOS backup; the kind is detected).
+    /// Check an acquisition: iOS backup (encrypted too), filesystem dump, sysdiagnose archive,
+    /// AndroidQF, bugreport or Android .ab backup (the kind is detected).
     Check(CheckArgs),
     /// Re-check the results of an earlier check against the current indicators, without the
     /// evidence; writes to RESULTS_DIR/rechecks/ and marks the alerts that are new.

@@ -103,20 +103,43 @@ pub(crate) fn finish(
     problems.sort();
     problems.dedup();
 
-    let timeline_rows = match out {
-        Some(dir) => write_timelines(dir, spools)?,
-        None => timeline::merge(spools, |_| Ok(()))?,
-    };
+    // The timeline (merge and two files) and the other outputs are independent: written
+    // side by side, they overlap instead of adding up.
+    let (timeline_rows, others) = std::thread::scope(|scope| {
+        let others = out.map(|dir| {
+            let alerts = &alerts;
+            let observable_parts = &observable_parts;
+            scope.spawn(move || -> Result<(), EngineError> {
+                write_alert_files(dir, alerts, None)?;
+                let obs_path = dir.join("observables.jsonl");
+                let mut w = create(&obs_path)?;
+                for part in observable_parts {
+                    let mut r = File::open(part).map_err(|e| EngineError::output(part, e))?;
+                    std::io::copy(&mut r, &mut w).map_err(|e| EngineError::output(&obs_path, e))?;
+                }
+                w.flush().map_err(|e| EngineError::output(&obs_path, e))
+            })
+        });
+        let rows = match out {
+            Some(dir) => write_timelines(dir, spools),
+            None => timeline::merge(spools, |_| Ok(())),
+        };
+        let others = others.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                Err(EngineError::output(
+                    spool_dir,
+                    std::io::Error::other("an output writer panicked"),
+                ))
+            })
+        });
+        (rows, others)
+    });
+    let timeline_rows = timeline_rows?;
+    if let Some(r) = others {
+        r?;
+    }
 
     if let Some(dir) = out {
-        write_alert_files(dir, &alerts, None)?;
-        let obs_path = dir.join("observables.jsonl");
-        let mut w = create(&obs_path)?;
-        for part in &observable_parts {
-            let mut r = File::open(part).map_err(|e| EngineError::output(part, e))?;
-            std::io::copy(&mut r, &mut w).map_err(|e| EngineError::output(&obs_path, e))?;
-        }
-        w.flush().map_err(|e| EngineError::output(&obs_path, e))?;
         write_json(
             &dir.join("info.json"),
             &Info {

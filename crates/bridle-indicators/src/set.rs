@@ -249,7 +249,7 @@ impl IndicatorSet {
     /// problems.
     pub fn from_bytes(path: impl Into<PathBuf>, bytes: &[u8]) -> LoadReport {
         let mut loader = Loader::default();
-        loader.bytes(&path.into(), bytes);
+        loader.bytes(&path.into(), bytes.to_vec());
         loader.finish()
     }
 
@@ -432,13 +432,41 @@ struct Loader {
     problems: Vec<LoadProblem>,
     seen_paths: HashSet<PathBuf>,
     too_many_reported: bool,
+    /// Files read and problems met since the last [`Loader::flush`], in order.
+    pending: Vec<Pending>,
+    pending_bytes: usize,
 }
+
+/// What the walk met, kept in order until the files are parsed.
+enum Pending {
+    Problem(LoadProblem),
+    File(PathBuf, Vec<u8>),
+}
+
+/// Files read ahead before they are parsed (in parallel) and merged (in order).
+const BATCH_BYTES: usize = 64 * 1024 * 1024;
 
 /// A resolved comparison: kind, raw value, normalised value.
 type Resolved = (IndicatorKind, String, String);
 
+/// One bundle parsed on its own, before it gets its place in the set.
+struct ParsedFile {
+    file: IndicatorFile,
+    /// Indicators, each alone or with the other members of its clause (`file` and `clause`
+    /// are filled in when merged).
+    entries: Vec<Entry>,
+    /// Problems, in the order a sequential load meets them.
+    problems: Vec<LoadProblem>,
+}
+
+enum Entry {
+    Single(Indicator),
+    Clause(String, Vec<Indicator>),
+}
+
 impl Loader {
-    fn finish(self) -> LoadReport {
+    fn finish(mut self) -> LoadReport {
+        self.flush();
         LoadReport {
             set: self.set,
             problems: self.problems,
@@ -446,11 +474,16 @@ impl Loader {
     }
 
     fn problem(&mut self, path: &Path, stix_id: Option<&str>, kind: LoadProblemKind) {
-        self.problems.push(LoadProblem {
+        let problem = LoadProblem {
             path: path.to_owned(),
             stix_id: stix_id.map(str::to_owned),
             kind,
-        });
+        };
+        if self.pending.is_empty() {
+            self.problems.push(problem);
+        } else {
+            self.pending.push(Pending::Problem(problem));
+        }
     }
 
     fn source(&mut self, source: &Path) {
@@ -490,12 +523,44 @@ impl Loader {
             return;
         }
         match read_capped(path, MAX_FILE_BYTES) {
-            Ok(bytes) => self.bytes(path, &bytes),
+            Ok(bytes) => self.bytes(path, bytes),
             Err(kind) => self.problem(path, None, kind),
         }
     }
 
-    fn bytes(&mut self, path: &Path, bytes: &[u8]) {
+    fn bytes(&mut self, path: &Path, bytes: Vec<u8>) {
+        self.pending_bytes = self.pending_bytes.saturating_add(bytes.len());
+        self.pending.push(Pending::File(path.to_owned(), bytes));
+        if self.pending_bytes >= BATCH_BYTES {
+            self.flush();
+        }
+    }
+
+    /// Parses the pending files in parallel (public indicator sets are a dozen files of up to
+    /// a few megabytes: parsing is most of the load time of a small check), then merges them
+    /// and the problems met between them in the order the walk found them, so that the set
+    /// and its indices are the same as a sequential load's.
+    fn flush(&mut self) {
+        use rayon::prelude::*;
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        let mut parsed: Vec<Option<Result<ParsedFile, LoadProblemKind>>> = pending
+            .par_iter()
+            .map(|p| match p {
+                Pending::File(path, bytes) => Some(parse_file(path, bytes)),
+                Pending::Problem(_) => None,
+            })
+            .collect();
+        for (p, parsed) in pending.into_iter().zip(parsed.iter_mut()) {
+            match (p, parsed.take()) {
+                (Pending::Problem(problem), _) => self.problems.push(problem),
+                (Pending::File(path, _), Some(result)) => self.merge(&path, result),
+                (Pending::File(..), None) => {}
+            }
+        }
+    }
+
+    fn merge(&mut self, path: &Path, parsed: Result<ParsedFile, LoadProblemKind>) {
         if self.set.files.len() >= MAX_FILES {
             if !self.too_many_reported {
                 self.too_many_reported = true;
@@ -507,101 +572,133 @@ impl Loader {
             }
             return;
         }
-        let bundle = match stix::Bundle::parse(bytes) {
-            Ok(b) => b,
+        let parsed = match parsed {
+            Ok(p) => p,
             Err(kind) => {
                 self.problem(path, None, kind);
                 return;
             }
         };
-        if bundle.truncated {
-            self.problem(
-                path,
-                None,
-                LoadProblemKind::TooManyObjects {
-                    limit: stix::MAX_OBJECTS,
-                },
-            );
-        }
+        self.problems.extend(parsed.problems);
         let file_index = self.set.files.len();
-        let base_name = path
-            .file_name()
-            .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy())
-            .into_owned();
-        let links = stix::Links::collect(&bundle.objects);
-        let mut file = IndicatorFile {
+        for entry in parsed.entries {
+            match entry {
+                Entry::Single(mut indicator) => {
+                    indicator.file = file_index;
+                    self.set.indicators.push(indicator);
+                }
+                Entry::Clause(stix_id, indicators) => {
+                    let clause_id = ClauseId(self.set.clauses.len());
+                    let mut members = Vec::with_capacity(indicators.len());
+                    for mut indicator in indicators {
+                        indicator.file = file_index;
+                        indicator.clause = Some(clause_id);
+                        members.push(IndicatorId(self.set.indicators.len()));
+                        self.set.indicators.push(indicator);
+                    }
+                    self.set.clauses.push(Clause { stix_id, members });
+                }
+            }
+        }
+        self.set.files.push(parsed.file);
+    }
+}
+
+/// Parses one bundle into its indicators and problems, on its own (see [`Loader::flush`]).
+fn parse_file(path: &Path, bytes: &[u8]) -> Result<ParsedFile, LoadProblemKind> {
+    let bundle = stix::Bundle::parse(bytes)?;
+    let mut problems = Vec::new();
+    let mut problem = |stix_id: Option<&str>, kind| {
+        problems.push(LoadProblem {
             path: path.to_owned(),
-            name: base_name.clone(),
-            sha256: hex::encode(Sha256::digest(bytes)),
-            size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-            indicators: 0,
-            stix_indicators: 0,
-            skipped: 0,
-        };
-        let mut seen_single: HashSet<(IndicatorKind, String, String)> = HashSet::new();
-        let mut seen_multi: HashSet<(String, Vec<(IndicatorKind, String)>)> = HashSet::new();
-        for (ordinal, object) in bundle.objects.iter().enumerate() {
-            if object.str("type") != Some("indicator") {
+            stix_id: stix_id.map(str::to_owned),
+            kind,
+        });
+    };
+    if bundle.truncated {
+        problem(
+            None,
+            LoadProblemKind::TooManyObjects {
+                limit: stix::MAX_OBJECTS,
+            },
+        );
+    }
+    let base_name = path
+        .file_name()
+        .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy())
+        .into_owned();
+    let links = stix::Links::collect(&bundle.objects);
+    let mut file = IndicatorFile {
+        path: path.to_owned(),
+        name: base_name.clone(),
+        sha256: hex::encode(Sha256::digest(bytes)),
+        size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+        indicators: 0,
+        stix_indicators: 0,
+        skipped: 0,
+    };
+    let mut entries = Vec::new();
+    let mut seen_single: HashSet<(IndicatorKind, String, String)> = HashSet::new();
+    let mut seen_multi: HashSet<(String, Vec<(IndicatorKind, String)>)> = HashSet::new();
+    for (ordinal, object) in bundle.objects.iter().enumerate() {
+        if object.str("type") != Some("indicator") {
+            continue;
+        }
+        let stix_id = object.str("id");
+        let clauses = match stix_id
+            .ok_or(LoadProblemKind::MissingId { ordinal })
+            .and_then(|_| resolve_indicator(object))
+        {
+            Ok(c) => c,
+            Err(kind) => {
+                file.skipped += 1;
+                problem(stix_id, kind);
                 continue;
             }
-            let stix_id = object.str("id");
-            let clauses = match stix_id
-                .ok_or(LoadProblemKind::MissingId { ordinal })
-                .and_then(|_| resolve_indicator(object))
-            {
-                Ok(c) => c,
-                Err(kind) => {
-                    file.skipped += 1;
-                    self.problem(path, stix_id, kind);
-                    continue;
-                }
+        };
+        let stix_id = stix_id.unwrap_or_default();
+        let pattern = object.str("pattern").unwrap_or_default();
+        let names = links.names_of(stix_id, &base_name);
+        file.stix_indicators += 1;
+        for clause in clauses {
+            let make = |(kind, value, normalized): Resolved| Indicator {
+                stix_id: stix_id.to_owned(),
+                pattern: pattern.to_owned(),
+                kind,
+                value,
+                normalized,
+                names: names.clone(),
+                file: 0,
+                clause: None,
             };
-            let stix_id = stix_id.unwrap_or_default();
-            let pattern = object.str("pattern").unwrap_or_default();
-            let names = links.names_of(stix_id, &base_name);
-            file.stix_indicators += 1;
-            for clause in clauses {
-                let make = |(kind, value, normalized): Resolved, clause| Indicator {
-                    stix_id: stix_id.to_owned(),
-                    pattern: pattern.to_owned(),
-                    kind,
-                    value,
-                    normalized,
-                    names: names.clone(),
-                    file: file_index,
-                    clause,
+            if clause.len() == 1 {
+                let Some(only) = clause.into_iter().next() else {
+                    continue;
                 };
-                if clause.len() == 1 {
-                    let Some(only) = clause.into_iter().next() else {
-                        continue;
-                    };
-                    if seen_single.insert((only.0, only.2.clone(), stix_id.to_owned())) {
-                        self.set.indicators.push(make(only, None));
-                        file.indicators += 1;
-                    }
-                    continue;
-                }
-                let mut signature: Vec<(IndicatorKind, String)> =
-                    clause.iter().map(|(k, _, n)| (*k, n.clone())).collect();
-                signature.sort();
-                if !seen_multi.insert((stix_id.to_owned(), signature)) {
-                    continue;
-                }
-                let clause_id = ClauseId(self.set.clauses.len());
-                let mut members = Vec::with_capacity(clause.len());
-                for resolved in clause {
-                    members.push(IndicatorId(self.set.indicators.len()));
-                    self.set.indicators.push(make(resolved, Some(clause_id)));
+                if seen_single.insert((only.0, only.2.clone(), stix_id.to_owned())) {
+                    entries.push(Entry::Single(make(only)));
                     file.indicators += 1;
                 }
-                self.set.clauses.push(Clause {
-                    stix_id: stix_id.to_owned(),
-                    members,
-                });
+                continue;
             }
+            let mut signature: Vec<(IndicatorKind, String)> =
+                clause.iter().map(|(k, _, n)| (*k, n.clone())).collect();
+            signature.sort();
+            if !seen_multi.insert((stix_id.to_owned(), signature)) {
+                continue;
+            }
+            file.indicators += clause.len();
+            entries.push(Entry::Clause(
+                stix_id.to_owned(),
+                clause.into_iter().map(make).collect(),
+            ));
         }
-        self.set.files.push(file);
     }
+    Ok(ParsedFile {
+        file,
+        entries,
+        problems,
+    })
 }
 
 /// Turn one indicator object into conjunctive clauses of resolved comparisons: duplicates

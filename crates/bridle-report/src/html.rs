@@ -396,11 +396,20 @@ fn alert_view(index: usize, a: &Alert, new: bool) -> AlertView {
     }
 }
 
-/// Alerts of a results folder, with the `new` flags a re-check writes.
+/// An alert of a results folder as the report reads it: the fields of [`Alert`] (without
+/// `serde(flatten)`, which buffers every field and made reading ten thousand alerts take a
+/// large part of the report's time), the record left as raw JSON until the alert is kept, and
+/// the `new` flag a re-check writes.
 #[derive(serde::Deserialize)]
 struct MarkedAlert {
-    #[serde(flatten)]
-    alert: Alert,
+    level: Level,
+    module: String,
+    message: String,
+    #[serde(default)]
+    event_time: String,
+    event: Box<serde_json::value::RawValue>,
+    matched_indicator: Option<bridle_model::IndicatorRef>,
+    provenance: bridle_model::Provenance,
     #[serde(default)]
     new: bool,
 }
@@ -455,23 +464,23 @@ impl AlertDigest {
     fn add(&mut self, m: MarkedAlert) {
         let index = self.total;
         self.total += 1;
-        let a = m.alert;
-        *self.by_level.entry(a.level).or_default() += 1;
-        match &a.matched_indicator {
+        *self.by_level.entry(m.level).or_default() += 1;
+        match &m.matched_indicator {
             Some(ind) => {
                 self.indicator += 1;
                 *self.malware.entry(ind.name.clone()).or_default() += 1;
             }
-            None if a.level.is_severe() => self.severe += 1,
+            None if m.level.is_severe() => self.severe += 1,
             None => {}
         }
         if m.new {
             self.new += 1;
         }
+        let event_time = Timestamp::parse(&m.event_time);
         let key = (
-            Reverse(a.level),
-            a.matched_indicator.is_none(),
-            alert_time(&a),
+            Reverse(m.level),
+            m.matched_indicator.is_none(),
+            event_time.or(m.provenance.record_time),
             index,
         );
         if self.kept.len() >= MAX_REPORT_ALERTS
@@ -479,9 +488,21 @@ impl AlertDigest {
         {
             return;
         }
+        // Only a kept alert's record is parsed (an object; anything else shows as empty).
+        let event =
+            serde_json::from_str::<bridle_model::AlertRecord>(m.event.get()).unwrap_or_default();
+        let alert = Alert {
+            level: m.level,
+            module: m.module,
+            message: m.message,
+            event_time,
+            event,
+            matched_indicator: m.matched_indicator,
+            provenance: m.provenance,
+        };
         self.kept.push(Kept {
             key,
-            alert: a,
+            alert,
             new: m.new,
         });
         if self.kept.len() > MAX_REPORT_ALERTS {
