@@ -134,25 +134,15 @@ fn truncated_and_lying_backups() {
 
     // A message file that is not zlib, and one that is not a JSON list: reported, the run
     // goes on, the good file is read.
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in [
-        ("apps/com.android.providers.telephony/d_f/000000_sms_backup", b"not zlib".to_vec()),
-        ("apps/com.android.providers.telephony/d_f/000001_sms_backup", zlib(b"{\"not\": \"a list\"}")),
-        ("apps/com.android.providers.telephony/d_f/000002_sms_backup", zlib(b"[{\"body\": \"hi https://x.example/\", \"date\": \"1000\", \"date_sent\": \"0\"}, 7]")),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        builder.append_data(&mut h, name, &data[..]).unwrap();
-    }
-    let tar = builder.into_inner().unwrap();
     let path = dir.path().join("damaged_messages.ab");
-    std::fs::write(
+    write_ab(
         &path,
-        [b"ANDROID BACKUP\n5\n1\nnone\n".to_vec(), zlib(&tar)].concat(),
-    )
-    .unwrap();
+        &[
+            ("apps/com.android.providers.telephony/d_f/000000_sms_backup", b"not zlib".to_vec()),
+            ("apps/com.android.providers.telephony/d_f/000001_sms_backup", zlib(b"{\"not\": \"a list\"}")),
+            ("apps/com.android.providers.telephony/d_f/000002_sms_backup", zlib(b"[{\"body\": \"hi https://x.example/\", \"date\": \"1000\", \"date_sent\": \"0\"}, 7]")),
+        ],
+    );
     let (out, sink) = sms_of(&path);
     assert_eq!(out.unwrap(), ModuleOutcome::Done);
     assert_eq!(sink.records.len(), 1);

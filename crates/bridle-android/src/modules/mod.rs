@@ -236,12 +236,15 @@ pub enum BackupOrigin {
 }
 
 impl BackupOrigin {
-    /// The backup; `None` when an AndroidQF acquisition has none.
-    pub fn backup(&self) -> Result<Option<Arc<Backup>>, bridle_model::ModuleError> {
-        match self {
-            BackupOrigin::Backup(b) => Ok(Some(Arc::clone(b))),
-            BackupOrigin::Nested(a) => a.backup(),
-        }
+    /// The backup, or the outcome of a module when an AndroidQF acquisition has none.
+    pub fn open(&self) -> Result<Result<Arc<Backup>, ModuleOutcome>, bridle_model::ModuleError> {
+        let backup = match self {
+            BackupOrigin::Backup(b) => Some(Arc::clone(b)),
+            BackupOrigin::Nested(a) => a.backup()?,
+        };
+        Ok(backup.ok_or_else(|| {
+            ModuleOutcome::NotFound("no backup.ab in this AndroidQF acquisition".into())
+        }))
     }
 
     /// The module error for a backup that could not be read.

@@ -156,13 +156,9 @@ fn read_file(
 }
 
 fn run(origin: &BackupOrigin, sink: &mut dyn Sink) -> Result<ModuleOutcome, ModuleError> {
-    let backup: Arc<Backup> = match origin.backup()? {
-        Some(b) => b,
-        None => {
-            return Ok(ModuleOutcome::NotFound(
-                "no backup.ab in this AndroidQF acquisition".into(),
-            ));
-        }
+    let backup: Arc<Backup> = match origin.open()? {
+        Ok(b) => b,
+        Err(not_found) => return Ok(not_found),
     };
     let mut problems = Vec::new();
     let result = backup.visit(&PATTERNS, &mut problems, |m, problems| {

@@ -128,3 +128,25 @@ pub fn write_zip(path: &Path, files: &[(&str, &[u8])]) {
     }
     w.finish().unwrap();
 }
+
+/// Writes an unencrypted, compressed `.ab` backup holding these tar members.
+pub fn write_ab(path: &Path, files: &[(&str, Vec<u8>)]) {
+    use std::io::Write;
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        builder.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    let tar = builder.into_inner().unwrap();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&tar).unwrap();
+    let body = z.finish().unwrap();
+    std::fs::write(
+        path,
+        [b"ANDROID BACKUP\n5\n1\nnone\n".to_vec(), body].concat(),
+    )
+    .unwrap();
+}

@@ -146,15 +146,7 @@ pub fn json_line(path: &Path, result: &Result<ScanReport, ScanError>) -> serde_j
             "path": path.to_string_lossy(),
             "format": r.format.as_str(),
             "size": r.size,
-            "findings": r.findings.iter().map(|f| serde_json::json!({
-                "threat": f.threat.as_str(),
-                "cves": f.cves,
-                "level": f.level.as_str(),
-                "offset": f.offset,
-                "container_path": f.container_path,
-                "structure": f.structure,
-                "message": f.message,
-            })).collect::<Vec<_>>(),
+            "findings": r.findings.iter().map(bridle_exploits::pipeline::finding_json).collect::<Vec<_>>(),
             "notes": r.notes.iter().map(|n| serde_json::json!({
                 "kind": n.kind.as_str(),
                 "offset": n.offset,
