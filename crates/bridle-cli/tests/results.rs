@@ -474,3 +474,80 @@ fn verify_names_every_missing_truncated_modified_and_extra_file_and_checks_signa
     let o = run(&["verify", bare.to_str().unwrap()]);
     assert_eq!(code(&o), 2, "{}", stdout(&o));
 }
+
+#[test]
+fn recheck_uses_the_keys_file_only_when_it_is_the_one_the_run_wrote() {
+    let shared = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain");
+    let o = run(&[
+        "check",
+        shared.join("fixtures/mvt/ios_backup").to_str().unwrap(),
+        "--only-given-iocs",
+        "-q",
+        "--output",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let keys = plain.join("observables.keys.tsv");
+    let lines = |p: &Path| std::fs::read_to_string(p).unwrap().lines().count();
+    assert_eq!(
+        lines(&keys),
+        lines(&plain.join("observables.jsonl")),
+        "one keys line per observables line"
+    );
+    let stix = shared.join("fixtures/mvt/stix2/test.stix2");
+    // Re-checks the folder; returns the indicator alerts and the files the re-check read.
+    let recheck = || {
+        let _ = std::fs::remove_dir_all(plain.join("rechecks"));
+        let o = run(&[
+            "recheck",
+            plain.to_str().unwrap(),
+            "--only-given-iocs",
+            "--iocs",
+            stix.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let re = only_recheck(&plain);
+        let info = read_json(&re.join("info.json"));
+        let read: Vec<(String, String)> = info["files_read"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().to_owned(),
+                    f["manifest"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (indicator_alerts(&re.join("alerts.json")), read)
+    };
+    let used_keys =
+        |read: &[(String, String)]| read.iter().any(|(p, _)| p == "observables.keys.tsv");
+
+    let (fast, read) = recheck();
+    assert_eq!(fast.len(), 3);
+    assert!(used_keys(&read), "{read:?}");
+    assert!(read.iter().all(|(_, m)| m == "matches"), "{read:?}");
+
+    // A keys file that is not the run's (here: a line dropped) is not trusted: the re-check
+    // reads observables.jsonl whole and finds the same alerts.
+    let text = std::fs::read_to_string(&keys).unwrap();
+    let first_newline = text.find('\n').unwrap();
+    std::fs::write(&keys, &text[first_newline + 1..]).unwrap();
+    let (slow, read) = recheck();
+    assert_eq!(slow, fast);
+    assert!(!used_keys(&read), "{read:?}");
+    assert!(
+        read.iter()
+            .any(|(p, m)| p == "observables.jsonl" && m == "matches"),
+        "{read:?}"
+    );
+
+    // Results written before the keys file existed: the same.
+    std::fs::remove_file(&keys).unwrap();
+    let (old, read) = recheck();
+    assert_eq!(old, fast);
+    assert!(!used_keys(&read), "{read:?}");
+}

@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 /// The files every check writes to its output folder (besides one `<module>.json` and
 /// `<module>_detected.json` per module).
-pub const OUTPUT_FILES: [&str; 6] = [
+pub const OUTPUT_FILES: [&str; 7] = [
     "alerts.json",
     "alerts_timeline.csv",
     "timeline.csv",
     "timeline.jsonl",
     "observables.jsonl",
+    crate::results::KEYS_FILE,
     "info.json",
 ];
 
@@ -83,6 +84,7 @@ pub(crate) fn finish(
     let mut reports = Vec::new();
     let mut spools = Vec::new();
     let mut observable_parts = Vec::new();
+    let mut key_parts = Vec::new();
     for f in finished {
         let _ = (f.wrote_json, f.name);
         alerts.extend(f.alerts);
@@ -91,6 +93,9 @@ pub(crate) fn finish(
         spools.push(f.spool);
         if let Some(p) = f.observables {
             observable_parts.push(p);
+        }
+        if let Some(p) = f.keys {
+            key_parts.push(p);
         }
     }
     alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -109,15 +114,11 @@ pub(crate) fn finish(
         let others = out.map(|dir| {
             let alerts = &alerts;
             let observable_parts = &observable_parts;
+            let key_parts = &key_parts;
             scope.spawn(move || -> Result<(), EngineError> {
                 write_alert_files(dir, alerts, None)?;
-                let obs_path = dir.join("observables.jsonl");
-                let mut w = create(&obs_path)?;
-                for part in observable_parts {
-                    let mut r = File::open(part).map_err(|e| EngineError::output(part, e))?;
-                    std::io::copy(&mut r, &mut w).map_err(|e| EngineError::output(&obs_path, e))?;
-                }
-                w.flush().map_err(|e| EngineError::output(&obs_path, e))
+                concatenate(&dir.join("observables.jsonl"), observable_parts)?;
+                concatenate(&dir.join(crate::results::KEYS_FILE), key_parts)
             })
         });
         let rows = match out {
@@ -161,6 +162,16 @@ pub(crate) fn finish(
         evidence,
         timeline_rows,
     })
+}
+
+/// Writes `parts` one after the other into `path`.
+fn concatenate(path: &Path, parts: &[std::path::PathBuf]) -> Result<(), EngineError> {
+    let mut w = create(path)?;
+    for part in parts {
+        let mut r = File::open(part).map_err(|e| EngineError::output(part, e))?;
+        std::io::copy(&mut r, &mut w).map_err(|e| EngineError::output(path, e))?;
+    }
+    w.flush().map_err(|e| EngineError::output(path, e))
 }
 
 /// The current time, for run metadata only.

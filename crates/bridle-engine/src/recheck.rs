@@ -422,14 +422,170 @@ fn match_line(matcher: &dyn Matcher, number: u64, bytes: &[u8]) -> LineResult {
     }
 }
 
-/// Streams observables.jsonl and matches every line, a block of lines at a time in
-/// parallel; returns the lines that matched, in file order, and the numbers of records and
-/// observables read.
+/// What matching the observables gave: the lines that matched, in file order, and the
+/// numbers of records and observables read.
+type Matched = (Vec<Pending>, u64, u64);
+
+/// Matches the observables of the results: through the keys file when the run wrote one and
+/// both it and observables.jsonl are what the manifest lists ([`match_by_keys`]), otherwise by
+/// reading observables.jsonl whole.
 fn match_lines(
     cx: &mut Context<'_>,
     matcher: &dyn Matcher,
     jobs: usize,
-) -> Result<(Vec<Pending>, u64, u64), RecheckError> {
+) -> Result<Matched, RecheckError> {
+    if let Some((matched, keys, observables)) = match_by_keys(cx, matcher, jobs) {
+        cx.read("recheck", results::KEYS_FILE, &keys);
+        cx.read("recheck", "observables.jsonl", &observables);
+        return Ok(matched);
+    }
+    match_all_lines(cx, matcher, jobs)
+}
+
+/// The line starts of a file, its size and SHA-256, read in one pass.
+fn index_lines(path: &Path) -> std::io::Result<(Vec<u64>, Digest256)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut starts, mut offset, mut at_line_start) = (Vec::new(), 0u64, true);
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let block = buf.get(..n).unwrap_or_default();
+        hasher.update(block);
+        let mut from = 0usize;
+        for nl in memchr::memchr_iter(b'\n', block) {
+            if at_line_start {
+                starts.push(offset + from as u64);
+            }
+            at_line_start = true;
+            from = nl + 1;
+        }
+        if from < n && at_line_start {
+            starts.push(offset + from as u64);
+            at_line_start = false;
+        }
+        offset += n as u64;
+    }
+    let digest = Digest256 {
+        sha256: hex::encode(hasher.finalize()),
+        size: offset,
+    };
+    Ok((starts, digest))
+}
+
+/// The fast path: matches the keys file (kinds and values only, no JSON), while
+/// observables.jsonl is hashed and its lines indexed on another thread, then parses only the
+/// lines that matched, exactly as [`match_all_lines`] would. `None` when it cannot be taken
+/// (no manifest or keys file, a file not as the manifest lists it, line counts that
+/// disagree, a line that does not parse): the caller then reads observables.jsonl whole,
+/// which reports each of those cases precisely.
+fn match_by_keys(
+    cx: &Context<'_>,
+    matcher: &dyn Matcher,
+    jobs: usize,
+) -> Option<(Matched, Digest256, Digest256)> {
+    use rayon::prelude::*;
+    let manifest = cx.manifest.as_ref()?;
+    let listed = |name: &str, d: &Digest256| {
+        manifest
+            .get(name)
+            .is_some_and(|(size, sha)| *size == d.size && *sha == d.sha256)
+    };
+    let keys_path = cx.results.join(results::KEYS_FILE);
+    let obs_path = cx.results.join("observables.jsonl");
+    if !manifest.contains_key(results::KEYS_FILE) || !manifest.contains_key("observables.jsonl") {
+        return None;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .ok()?;
+    let (index, keyed) = std::thread::scope(|scope| {
+        let index = scope.spawn(|| index_lines(&obs_path));
+        let keyed = (|| {
+            let data = std::fs::read(&keys_path).ok()?;
+            let digest = Digest256 {
+                sha256: hex::encode(sha2::Sha256::digest(&data)),
+                size: data.len() as u64,
+            };
+            if !listed(results::KEYS_FILE, &digest) {
+                return None;
+            }
+            let body = data.strip_suffix(b"\n").unwrap_or(&data);
+            let lines: Vec<&[u8]> = if body.is_empty() {
+                Vec::new()
+            } else {
+                body.split(|b| *b == b'\n').collect()
+            };
+            // Per line: its observables count and whether any indicator matches.
+            let per_line: Option<Vec<(usize, bool)>> = pool.install(|| {
+                lines
+                    .par_iter()
+                    .map(|line| {
+                        let obs = results::parse_keys_line(line)?;
+                        Some((obs.len(), !matcher.match_record(&obs).is_empty()))
+                    })
+                    .collect()
+            });
+            Some((per_line?, digest))
+        })();
+        (index.join().ok().and_then(Result::ok), keyed)
+    });
+    let (starts, obs_digest) = index?;
+    let (per_line, keys_digest) = keyed?;
+    if !listed("observables.jsonl", &obs_digest) || starts.len() != per_line.len() {
+        return None;
+    }
+    let mut file = std::fs::File::open(&obs_path).ok()?;
+    let mut pending = Vec::new();
+    let mut observables = 0u64;
+    for (i, (count, hit)) in per_line.iter().enumerate() {
+        observables = observables.saturating_add(*count as u64);
+        if !hit {
+            continue;
+        }
+        let start = *starts.get(i)?;
+        let end = starts.get(i + 1).copied().unwrap_or(obs_digest.size);
+        let bytes = read_range(&mut file, start, end)?;
+        let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match match_line(matcher, i as u64 + 1, line) {
+            LineResult::Good { pending: p, .. } => pending.extend(p),
+            LineResult::Bad(..) => return None,
+        }
+    }
+    Some((
+        (pending, per_line.len() as u64, observables),
+        keys_digest,
+        obs_digest,
+    ))
+}
+
+/// Bytes `start..end` of a file (a line of a file already indexed: bounded by it).
+fn read_range(file: &mut std::fs::File, start: u64, end: u64) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = usize::try_from(end.checked_sub(start)?).ok()?;
+    if len > results::MAX_LINE_BYTES {
+        return None;
+    }
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut bytes = vec![0u8; len];
+    file.read_exact(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// Streams observables.jsonl and matches every line, a block of lines at a time in
+/// parallel; returns the lines that matched, in file order, and the numbers of records and
+/// observables read.
+fn match_all_lines(
+    cx: &mut Context<'_>,
+    matcher: &dyn Matcher,
+    jobs: usize,
+) -> Result<Matched, RecheckError> {
     let path = cx.results.join("observables.jsonl");
     let mut reader = LineChunks::open(&path).map_err(|e| match e {
         ReadError::Missing { path } => RecheckError::NotResults {

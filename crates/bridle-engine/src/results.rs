@@ -152,6 +152,73 @@ pub fn read_json<T: de::DeserializeOwned>(path: &Path) -> Result<(T, Digest256),
     Ok((value, reader.digest()))
 }
 
+/// The probe keys of `observables.jsonl`: one line per line of it, in the same order, each
+/// the kind and value of every observable of that line, tab-separated (backslash, tab,
+/// newline and carriage return in a value escaped as `\\`, `\t`, `\n`, `\r`).
+///
+/// A re-check matches indicators on kinds and values only, so it reads this file (a fifth of
+/// the size of `observables.jsonl`, and no JSON to parse) and parses only the lines of
+/// `observables.jsonl` that match; when either file is not the one the run's manifest lists,
+/// it reads `observables.jsonl` whole instead.
+pub const KEYS_FILE: &str = "observables.keys.tsv";
+
+/// Appends the keys line of `observables` (with its newline) to `out`.
+pub fn write_keys_line(observables: &[Observable], out: &mut Vec<u8>) {
+    for (i, o) in observables.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        out.extend_from_slice(o.kind.as_str().as_bytes());
+        out.push(b'\t');
+        for b in o.value.bytes() {
+            match b {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                _ => out.push(b),
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+/// The observables (kind and value only) of one keys line (without its newline); `None`
+/// when the line is not one [`write_keys_line`] writes.
+pub fn parse_keys_line(line: &[u8]) -> Option<Vec<Observable>> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut fields = text.split('\t');
+    let mut out = Vec::new();
+    while let Some(kind) = fields.next() {
+        let kind = bridle_model::ObservableKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == kind)?;
+        let raw = fields.next()?;
+        let value = if raw.contains('\\') {
+            let mut v = String::with_capacity(raw.len());
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c != '\\' {
+                    v.push(c);
+                    continue;
+                }
+                v.push(match chars.next()? {
+                    '\\' => '\\',
+                    't' => '\t',
+                    'n' => '\n',
+                    'r' => '\r',
+                    _ => return None,
+                });
+            }
+            v
+        } else {
+            raw.to_owned()
+        };
+        out.push(Observable::new(kind, value, ""));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// Streams the elements of a JSON array file (capped at [`MAX_JSON_FILE_BYTES`]) to `each`,
 /// one at a time, so that a file of many large elements (an `alerts.json` with tens of
 /// thousands of alerts) costs the memory of one element plus what `each` keeps.
@@ -927,5 +994,39 @@ mod tests {
         assert_eq!(full.source.row.as_deref(), Some("1"));
         assert!(full.time.is_some());
         assert_eq!(r.digest().size, std::fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn keys_lines_round_trip_hostile_values() {
+        use bridle_model::ObservableKind as K;
+        let values = [
+            "https://evil.example/a\tb\nc\\d\re",
+            "plain",
+            "\\\\t",
+            "tab\t",
+            "ünïcödé/\u{202E}",
+        ];
+        let obs: Vec<Observable> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Observable::new(if i % 2 == 0 { K::Url } else { K::FilePath }, *v, "f"))
+            .collect();
+        let mut line = Vec::new();
+        write_keys_line(&obs, &mut line);
+        assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1, "one line");
+        let back = parse_keys_line(line.strip_suffix(b"\n").unwrap()).unwrap();
+        let pairs = |o: &[Observable]| {
+            o.iter()
+                .map(|o| (o.kind, o.value.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pairs(&back), pairs(&obs));
+        for bad in [&b"nokind\tx"[..], b"url", b"url\tbad\\q", b"", b"\xff\tx"] {
+            assert!(
+                parse_keys_line(bad).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Finished {
     pub(crate) spool: Spool,
     /// This module's lines of observables.jsonl, in a temporary file.
     pub(crate) observables: Option<PathBuf>,
+    /// The same lines' probe keys ([`crate::results::KEYS_FILE`]), in a temporary file.
+    pub(crate) keys: Option<PathBuf>,
     /// Whether `<slug>.json` was written.
     pub(crate) wrote_json: bool,
     pub(crate) name: &'static str,
@@ -61,6 +63,9 @@ struct ModuleSink<'a> {
     json: Option<BufWriter<File>>,
     observables: Option<BufWriter<File>>,
     observables_path: Option<PathBuf>,
+    keys: Option<BufWriter<File>>,
+    keys_path: Option<PathBuf>,
+    keys_line: Vec<u8>,
     spool_dir: &'a Path,
     /// The first write error; once set, the sink stops writing and the run reports it.
     error: Option<EngineError>,
@@ -151,7 +156,21 @@ impl ModuleSink<'_> {
                     observables: &record.observables,
                 },
             )?;
-            w.write_all(b"\n")
+            w.write_all(b"\n")?;
+            if self.keys.is_none() {
+                let keys_path = self.spool_dir.join(format!("{}.keys", self.slug));
+                self.keys = Some(BufWriter::with_capacity(
+                    crate::WRITE_BUFFER,
+                    File::create(&keys_path)?,
+                ));
+                self.keys_path = Some(keys_path);
+            }
+            self.keys_line.clear();
+            crate::results::write_keys_line(&record.observables, &mut self.keys_line);
+            match self.keys.as_mut() {
+                Some(k) => k.write_all(&self.keys_line),
+                None => Ok(()),
+            }
         })();
         if let Err(e) = result {
             self.error = Some(EngineError::output(path, e));
@@ -248,6 +267,9 @@ pub(crate) fn run_module(
         json: None,
         observables: None,
         observables_path: None,
+        keys: None,
+        keys_path: None,
+        keys_line: Vec::new(),
         spool_dir,
         error: None,
     };
@@ -299,6 +321,10 @@ pub(crate) fn run_module(
             EngineError::output(sink.observables_path.clone().unwrap_or_default(), e)
         })?;
     }
+    if let Some(mut w) = sink.keys.take() {
+        w.flush()
+            .map_err(|e| EngineError::output(sink.keys_path.clone().unwrap_or_default(), e))?;
+    }
     sink.spool.finish(spool_dir)?;
     let report = ModuleReport {
         module: info.slug.to_owned(),
@@ -318,6 +344,7 @@ pub(crate) fn run_module(
         problems: sink.problems,
         spool: sink.spool,
         observables: sink.observables_path,
+        keys: sink.keys_path,
         wrote_json,
         name: info.name,
     })
