@@ -231,6 +231,12 @@ pub fn recheck(
         problems: Vec::new(),
         files_read: Vec::new(),
     };
+    // When the run wrote a keys file, observables.jsonl is hashed and indexed from the start,
+    // while the rest is read ([`match_by_keys`]).
+    let index = results.join(results::KEYS_FILE).is_file().then(|| {
+        let path = results.join("observables.jsonl");
+        std::thread::spawn(move || index_lines(&path))
+    });
 
     let original_info = match results::read_json::<serde_json::Value>(&results.join("info.json")) {
         Ok((value, digest)) => {
@@ -276,7 +282,7 @@ pub fn recheck(
     }
 
     let clock = std::time::Instant::now();
-    let (pending, records, observables) = match_lines(&mut cx, matcher, config.jobs)?;
+    let (pending, records, observables) = match_lines(&mut cx, matcher, config.jobs, index)?;
     tracing::debug!(records, elapsed = ?clock.elapsed(), "observables matched");
     let mut alerts = build_alerts(&mut cx, pending);
     tracing::debug!(alerts = alerts.len(), elapsed = ?clock.elapsed(), "record data read");
@@ -433,14 +439,19 @@ fn match_lines(
     cx: &mut Context<'_>,
     matcher: &dyn Matcher,
     jobs: usize,
+    index: Option<LineIndex>,
 ) -> Result<Matched, RecheckError> {
-    if let Some((matched, keys, observables)) = match_by_keys(cx, matcher, jobs) {
+    let fast = index.and_then(|index| match_by_keys(cx, matcher, jobs, index));
+    if let Some((matched, keys, observables)) = fast {
         cx.read("recheck", results::KEYS_FILE, &keys);
         cx.read("recheck", "observables.jsonl", &observables);
         return Ok(matched);
     }
     match_all_lines(cx, matcher, jobs)
 }
+
+/// [`index_lines`] of observables.jsonl, running.
+type LineIndex = std::thread::JoinHandle<std::io::Result<(Vec<u64>, Digest256)>>;
 
 /// The line starts of a file, its size and SHA-256, read in one pass.
 fn index_lines(path: &Path) -> std::io::Result<(Vec<u64>, Digest256)> {
@@ -487,9 +498,13 @@ fn match_by_keys(
     cx: &Context<'_>,
     matcher: &dyn Matcher,
     jobs: usize,
+    index: LineIndex,
 ) -> Option<(Matched, Digest256, Digest256)> {
     use rayon::prelude::*;
-    let manifest = cx.manifest.as_ref()?;
+    let Some(manifest) = cx.manifest.as_ref() else {
+        let _ = index.join();
+        return None;
+    };
     let listed = |name: &str, d: &Digest256| {
         manifest
             .get(name)
@@ -497,44 +512,43 @@ fn match_by_keys(
     };
     let keys_path = cx.results.join(results::KEYS_FILE);
     let obs_path = cx.results.join("observables.jsonl");
-    if !manifest.contains_key(results::KEYS_FILE) || !manifest.contains_key("observables.jsonl") {
-        return None;
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-        .ok()?;
-    let (index, keyed) = std::thread::scope(|scope| {
-        let index = scope.spawn(|| index_lines(&obs_path));
-        let keyed = (|| {
-            let data = std::fs::read(&keys_path).ok()?;
-            let digest = Digest256 {
-                sha256: hex::encode(sha2::Sha256::digest(&data)),
-                size: data.len() as u64,
-            };
-            if !listed(results::KEYS_FILE, &digest) {
-                return None;
-            }
-            let body = data.strip_suffix(b"\n").unwrap_or(&data);
-            let lines: Vec<&[u8]> = if body.is_empty() {
-                Vec::new()
-            } else {
-                body.split(|b| *b == b'\n').collect()
-            };
-            // Per line: its observables count and whether any indicator matches.
-            let per_line: Option<Vec<(usize, bool)>> = pool.install(|| {
-                lines
-                    .par_iter()
-                    .map(|line| {
-                        let obs = results::parse_keys_line(line)?;
-                        Some((obs.len(), !matcher.match_record(&obs).is_empty()))
-                    })
-                    .collect()
-            });
-            Some((per_line?, digest))
-        })();
-        (index.join().ok().and_then(Result::ok), keyed)
-    });
+    let keyed = (|| {
+        if !manifest.contains_key(results::KEYS_FILE) || !manifest.contains_key("observables.jsonl")
+        {
+            return None;
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build()
+            .ok()?;
+        let data = std::fs::read(&keys_path).ok()?;
+        let digest = Digest256 {
+            sha256: hex::encode(sha2::Sha256::digest(&data)),
+            size: data.len() as u64,
+        };
+        if !listed(results::KEYS_FILE, &digest) {
+            return None;
+        }
+        let body = data.strip_suffix(b"\n").unwrap_or(&data);
+        let lines: Vec<&[u8]> = if body.is_empty() {
+            Vec::new()
+        } else {
+            body.split(|b| *b == b'\n').collect()
+        };
+        // Per line: its observables count and whether any indicator matches.
+        let per_line: Option<Vec<(usize, bool)>> = pool.install(|| {
+            lines
+                .par_iter()
+                .map(|line| {
+                    let obs = results::parse_keys_line(line)?;
+                    Some((obs.len(), !matcher.match_record(&obs).is_empty()))
+                })
+                .collect()
+        });
+        Some((per_line?, digest))
+    })();
+    // Joined whatever happened, so that no reading goes on behind the re-check.
+    let index = index.join().ok().and_then(Result::ok);
     let (starts, obs_digest) = index?;
     let (per_line, keys_digest) = keyed?;
     if !listed("observables.jsonl", &obs_digest) || starts.len() != per_line.len() {
