@@ -1,8 +1,6 @@
 //! Prints what each module produces on an acquisition: `cargo run -p bridle-android
 //! --example dump_modules -- PATH [AGE_IDENTITY]` (set VERBOSE=1 for records and alerts).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use bridle_android::{
     AndroidKind, AndroidQf, Backup, Bugreport, IntrusionLogs, OpenOptions, detect, modules,
 };
@@ -10,12 +8,10 @@ use bridle_evidence::EvidenceLog;
 use bridle_model::{Heuristic, Problem, Record, Sink, VecSink};
 use std::sync::Arc;
 
-fn main() {
-    let path = std::path::PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .expect("usage: dump_modules PATH [AGE_IDENTITY]"),
-    );
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let Some(path) = std::env::args().nth(1).map(std::path::PathBuf::from) else {
+        return Err("usage: dump_modules PATH [AGE_IDENTITY]".into());
+    };
     let log = EvidenceLog::new();
     let opts = OpenOptions {
         age_identity: std::env::args().nth(2).map(Into::into),
@@ -24,19 +20,19 @@ fn main() {
     let kind = detect(&path);
     println!("kind: {kind:?}");
     let mods = match kind {
-        Some(AndroidKind::AndroidQf | AndroidKind::AndroidQfAge) => modules::androidqf_modules(
-            &Arc::new(AndroidQf::open(&path, log.clone(), &opts).unwrap()),
-        ),
-        Some(AndroidKind::Bugreport) => modules::bugreport_modules(&Arc::new(
-            Bugreport::open(&path, log.clone(), opts.limits).unwrap(),
-        )),
+        Some(AndroidKind::AndroidQf | AndroidKind::AndroidQfAge) => {
+            modules::androidqf_modules(&Arc::new(AndroidQf::open(&path, log.clone(), &opts)?))
+        }
+        Some(AndroidKind::Bugreport) => {
+            modules::bugreport_modules(&Arc::new(Bugreport::open(&path, log.clone(), opts.limits)?))
+        }
         Some(AndroidKind::Backup | AndroidKind::BackupFolder) => modules::backup_modules(
-            &Arc::new(Backup::open(&path, log.clone(), None, opts.limits).unwrap()),
+            &Arc::new(Backup::open(&path, log.clone(), None, opts.limits)?),
         ),
         Some(AndroidKind::IntrusionLogs) => modules::intrusion_log_modules(&Arc::new(
-            IntrusionLogs::open(&path, log.clone(), Default::default(), opts.limits).unwrap(),
+            IntrusionLogs::open(&path, log.clone(), Default::default(), opts.limits)?,
         )),
-        None => panic!("not an Android acquisition"),
+        None => return Err(format!("{}: not an Android acquisition", path.display()).into()),
     };
     let verbose = std::env::var_os("VERBOSE").is_some();
     for m in mods {
@@ -68,7 +64,7 @@ fn main() {
         );
         {
             for r in sink.records.iter().take(3) {
-                let s = serde_json::to_string(&r.data).unwrap();
+                let s = serde_json::to_string(&r.data)?;
                 println!("   {}", s.chars().take(300).collect::<String>());
             }
             for h in sink.heuristics().take(5) {
@@ -83,6 +79,7 @@ fn main() {
         println!("log problem: {p:?}");
     }
     println!("evidence files: {}", log.files().len());
+    Ok(())
 }
 
 /// A sink that only counts.
