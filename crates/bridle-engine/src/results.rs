@@ -162,25 +162,35 @@ pub fn read_json<T: de::DeserializeOwned>(path: &Path) -> Result<(T, Digest256),
 /// it reads `observables.jsonl` whole instead.
 pub const KEYS_FILE: &str = "observables.keys.tsv";
 
-/// Appends the keys line of `observables` (with its newline) to `out`.
-pub fn write_keys_line(observables: &[Observable], out: &mut Vec<u8>) {
+/// Writes the keys line of `observables` (with its newline) to `out`.
+pub fn write_keys_line(
+    observables: &[Observable],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     for (i, o) in observables.iter().enumerate() {
         if i > 0 {
-            out.push(b'\t');
+            out.write_all(b"\t")?;
         }
-        out.extend_from_slice(o.kind.as_str().as_bytes());
-        out.push(b'\t');
-        for b in o.value.bytes() {
-            match b {
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                _ => out.push(b),
-            }
+        out.write_all(o.kind.as_str().as_bytes())?;
+        out.write_all(b"\t")?;
+        // Unescaped runs are written whole; only the four special bytes are replaced.
+        let value = o.value.as_bytes();
+        let mut from = 0;
+        for (at, b) in value.iter().enumerate() {
+            let escaped: &[u8] = match b {
+                b'\\' => b"\\\\",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                _ => continue,
+            };
+            out.write_all(value.get(from..at).unwrap_or_default())?;
+            out.write_all(escaped)?;
+            from = at + 1;
         }
+        out.write_all(value.get(from..).unwrap_or_default())?;
     }
-    out.push(b'\n');
+    out.write_all(b"\n")
 }
 
 /// The observables (kind and value only) of one keys line (without its newline); `None`
@@ -1012,7 +1022,7 @@ mod tests {
             .map(|(i, v)| Observable::new(if i % 2 == 0 { K::Url } else { K::FilePath }, *v, "f"))
             .collect();
         let mut line = Vec::new();
-        write_keys_line(&obs, &mut line);
+        write_keys_line(&obs, &mut line).unwrap();
         assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1, "one line");
         let back = parse_keys_line(line.strip_suffix(b"\n").unwrap()).unwrap();
         let pairs = |o: &[Observable]| {

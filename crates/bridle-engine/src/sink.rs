@@ -65,7 +65,6 @@ struct ModuleSink<'a> {
     observables_path: Option<PathBuf>,
     keys: Option<BufWriter<File>>,
     keys_path: Option<PathBuf>,
-    keys_line: Vec<u8>,
     spool_dir: &'a Path,
     /// The first write error; once set, the sink stops writing and the run reports it.
     error: Option<EngineError>,
@@ -156,7 +155,13 @@ impl ModuleSink<'_> {
                     observables: &record.observables,
                 },
             )?;
-            w.write_all(b"\n")?;
+            w.write_all(b"\n")
+        })();
+        if let Err(e) = result {
+            self.error = Some(EngineError::output(path, e));
+            return;
+        }
+        let result = (|| -> std::io::Result<()> {
             if self.keys.is_none() {
                 let keys_path = self.spool_dir.join(format!("{}.keys", self.slug));
                 self.keys = Some(BufWriter::with_capacity(
@@ -165,15 +170,17 @@ impl ModuleSink<'_> {
                 ));
                 self.keys_path = Some(keys_path);
             }
-            self.keys_line.clear();
-            crate::results::write_keys_line(&record.observables, &mut self.keys_line);
             match self.keys.as_mut() {
-                Some(k) => k.write_all(&self.keys_line),
+                Some(k) => crate::results::write_keys_line(&record.observables, k),
                 None => Ok(()),
             }
         })();
         if let Err(e) = result {
-            self.error = Some(EngineError::output(path, e));
+            let keys_path = self
+                .keys_path
+                .clone()
+                .unwrap_or_else(|| self.spool_dir.join(format!("{}.keys", self.slug)));
+            self.error = Some(EngineError::output(keys_path, e));
         }
     }
 }
@@ -269,7 +276,6 @@ pub(crate) fn run_module(
         observables_path: None,
         keys: None,
         keys_path: None,
-        keys_line: Vec::new(),
         spool_dir,
         error: None,
     };
