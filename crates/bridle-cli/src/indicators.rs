@@ -3,12 +3,14 @@
 use crate::args::IocArgs;
 use anyhow::Result;
 use bridle_engine::IndicatorFileInfo;
-use bridle_indicators::{IndicatorSet, LoadReport, Matcher};
+use bridle_indicators::{IndicatorSet, LoadProblem, Matcher};
 use bridle_model::{IndicatorRef, Observable};
 
 /// Indicators loaded for a run, with what could not be used.
 pub struct Loaded {
-    pub report: LoadReport,
+    /// What could not be read or used, in load order.
+    pub problems: Vec<LoadProblem>,
+    /// The compiled index, which owns the set ([`Loaded::set`]).
     pub matcher: Matcher,
 }
 
@@ -30,15 +32,21 @@ pub fn load(args: &IocArgs) -> Result<Loaded> {
         }
     }
     let report = IndicatorSet::load(&sources);
-    let matcher = report.set.compile();
-    Ok(Loaded { report, matcher })
+    Ok(Loaded {
+        problems: report.problems,
+        matcher: report.set.into_matcher(),
+    })
 }
 
 impl Loaded {
+    /// The loaded indicators.
+    pub fn set(&self) -> &IndicatorSet {
+        self.matcher.set()
+    }
+
     /// The files, as info.json lists them.
     pub fn files(&self) -> Vec<IndicatorFileInfo> {
-        self.report
-            .set
+        self.set()
             .summaries()
             .into_iter()
             .map(|s| IndicatorFileInfo {
@@ -50,12 +58,8 @@ impl Loaded {
     }
 
     /// The problems, as text.
-    pub fn problems(&self) -> Vec<String> {
-        self.report
-            .problems
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+    pub fn problem_texts(&self) -> Vec<String> {
+        self.problems.iter().map(ToString::to_string).collect()
     }
 }
 

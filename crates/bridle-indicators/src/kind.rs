@@ -73,34 +73,43 @@ impl IndicatorKind {
     /// ignore `-` and `_`, so `file:hashes.'SHA-256'`, `file:hashes.SHA256` and
     /// `file:hashes.sha256` are the same key (as in MVT).
     pub fn from_key(object_type: &str, path: &[String]) -> Option<IndicatorKind> {
-        let object_type = object_type.to_ascii_lowercase();
-        let path: Vec<String> = path.iter().map(|p| p.to_ascii_lowercase()).collect();
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        let kind = match (object_type.as_str(), path.as_slice()) {
-            ("domain-name", ["value"]) => IndicatorKind::Domain,
-            ("ipv4-addr", ["value"]) => IndicatorKind::Ipv4,
-            ("ipv6-addr", ["value"]) => IndicatorKind::Ipv6,
-            ("url", ["value"]) => IndicatorKind::Url,
-            ("email-addr", ["value"]) => IndicatorKind::Email,
-            ("process", ["name"]) => IndicatorKind::Process,
-            ("file", ["name"]) => IndicatorKind::FileName,
-            ("file", ["path"]) => IndicatorKind::FilePath,
-            ("file", ["hashes", algo]) => match hash_algorithm(algo)? {
-                Algo::Md5 => IndicatorKind::FileMd5,
-                Algo::Sha1 => IndicatorKind::FileSha1,
-                Algo::Sha256 => IndicatorKind::FileSha256,
-            },
-            ("app", ["cert", algo]) => match hash_algorithm(algo)? {
-                Algo::Md5 => IndicatorKind::CertMd5,
-                Algo::Sha1 => IndicatorKind::CertSha1,
-                Algo::Sha256 => IndicatorKind::CertSha256,
-            },
-            ("app", ["id"]) => IndicatorKind::AppId,
-            ("configuration-profile", ["id"]) => IndicatorKind::ProfileId,
-            ("android-property", ["name"]) => IndicatorKind::AndroidProperty,
-            _ => return None,
-        };
-        Some(kind)
+        // Compared in place, without lower-cased copies: this runs for every comparison of
+        // every indicator loaded.
+        const PLAIN: [(&str, &str, IndicatorKind); 11] = [
+            ("domain-name", "value", IndicatorKind::Domain),
+            ("ipv4-addr", "value", IndicatorKind::Ipv4),
+            ("ipv6-addr", "value", IndicatorKind::Ipv6),
+            ("url", "value", IndicatorKind::Url),
+            ("email-addr", "value", IndicatorKind::Email),
+            ("process", "name", IndicatorKind::Process),
+            ("file", "name", IndicatorKind::FileName),
+            ("file", "path", IndicatorKind::FilePath),
+            ("app", "id", IndicatorKind::AppId),
+            ("configuration-profile", "id", IndicatorKind::ProfileId),
+            ("android-property", "name", IndicatorKind::AndroidProperty),
+        ];
+        let is = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        match path {
+            [property] => PLAIN
+                .iter()
+                .find(|(t, p, _)| is(object_type, t) && is(property, p))
+                .map(|(_, _, kind)| *kind),
+            [first, algo] if is(object_type, "file") && is(first, "hashes") => {
+                Some(match hash_algorithm(algo)? {
+                    Algo::Md5 => IndicatorKind::FileMd5,
+                    Algo::Sha1 => IndicatorKind::FileSha1,
+                    Algo::Sha256 => IndicatorKind::FileSha256,
+                })
+            }
+            [first, algo] if is(object_type, "app") && is(first, "cert") => {
+                Some(match hash_algorithm(algo)? {
+                    Algo::Md5 => IndicatorKind::CertMd5,
+                    Algo::Sha1 => IndicatorKind::CertSha1,
+                    Algo::Sha256 => IndicatorKind::CertSha256,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// The canonical pattern key.

@@ -35,6 +35,7 @@
 //! folded into the same boolean tree: bridle evaluates a conjunction over the observables of
 //! one record (see `docs/matching.md`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Longest pattern text accepted, in bytes. Real patterns are under 1 KiB.
@@ -269,8 +270,9 @@ fn dnf(expr: &Expr, max: usize) -> Result<Vec<Vec<&Comparison>>, PatternError> {
 // ---------------------------------------------------------------------------------------
 // Lexer
 
+/// A token, borrowing from the pattern's text (a string with escapes is the one copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
+enum Tok<'a> {
     LBracket,
     RBracket,
     LParen,
@@ -280,12 +282,12 @@ enum Tok {
     Comma,
     Star,
     Op(&'static str),
-    Word(String),
-    Str(String),
+    Word(&'a str),
+    Str(Cow<'a, str>),
     End,
 }
 
-impl Tok {
+impl Tok<'_> {
     fn describe(&self) -> String {
         match self {
             Tok::LBracket => "'['".into(),
@@ -308,8 +310,9 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
-fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
-    let mut out = Vec::new();
+fn lex(text: &str) -> Result<Vec<(Tok<'_>, usize)>, PatternError> {
+    // `[object-type:property = 'value']`, the common case, is seven tokens.
+    let mut out = Vec::with_capacity(8);
     let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         let tok = match c {
@@ -352,16 +355,27 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
                 }
             }
             '\'' => {
-                let mut value = String::new();
+                // Borrowed from the text until the first escape, copied from there on.
+                let start = at.saturating_add(1);
+                let mut value: Option<String> = None;
                 let mut closed = false;
                 while let Some((esc_at, c)) = chars.next() {
                     match c {
                         '\'' => {
                             closed = true;
+                            let literal = match value {
+                                Some(v) => Cow::Owned(v),
+                                None => Cow::Borrowed(text.get(start..esc_at).unwrap_or_default()),
+                            };
+                            out.push((Tok::Str(literal), at));
                             break;
                         }
                         '\\' => match chars.next() {
-                            Some((_, e @ ('\'' | '\\'))) => value.push(e),
+                            Some((_, e @ ('\'' | '\\'))) => value
+                                .get_or_insert_with(|| {
+                                    text.get(start..esc_at).unwrap_or_default().to_owned()
+                                })
+                                .push(e),
                             Some((_, other)) => {
                                 return Err(PatternError::new(
                                     PatternErrorKind::Syntax,
@@ -373,7 +387,11 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
                             }
                             None => break,
                         },
-                        c => value.push(c),
+                        c => {
+                            if let Some(v) = value.as_mut() {
+                                v.push(c);
+                            }
+                        }
                     }
                 }
                 if !closed {
@@ -383,19 +401,18 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
                         "unterminated string",
                     ));
                 }
-                Tok::Str(value)
+                continue;
             }
             c if is_word_char(c) => {
-                let mut word = String::new();
-                word.push(c);
-                while let Some((_, c)) = chars.peek() {
+                let mut end = at.saturating_add(c.len_utf8());
+                while let Some((i, c)) = chars.peek() {
                     if !is_word_char(*c) {
                         break;
                     }
-                    word.push(*c);
+                    end = i.saturating_add(c.len_utf8());
                     chars.next();
                 }
-                Tok::Word(word)
+                Tok::Word(text.get(at..end).unwrap_or_default())
             }
             other => {
                 return Err(PatternError::new(
@@ -413,8 +430,8 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
 // ---------------------------------------------------------------------------------------
 // Parser
 
-struct Parser {
-    tokens: Vec<(Tok, usize)>,
+struct Parser<'a> {
+    tokens: Vec<(Tok<'a>, usize)>,
     pos: usize,
     depth: usize,
     comparisons: usize,
@@ -424,12 +441,12 @@ struct Parser {
 const UNSUPPORTED_OPERATORS: [&str; 6] = ["LIKE", "MATCHES", "IN", "ISSUBSET", "ISSUPERSET", "NOT"];
 const QUALIFIERS: [&str; 4] = ["WITHIN", "REPEATS", "START", "STOP"];
 
-impl Parser {
-    fn peek(&self) -> &Tok {
+impl<'a> Parser<'a> {
+    fn peek(&self) -> &Tok<'a> {
         self.tokens.get(self.pos).map_or(&Tok::End, |(t, _)| t)
     }
 
-    fn peek_at(&self, ahead: usize) -> &Tok {
+    fn peek_at(&self, ahead: usize) -> &Tok<'a> {
         self.pos
             .checked_add(ahead)
             .and_then(|i| self.tokens.get(i))
@@ -440,8 +457,12 @@ impl Parser {
         self.tokens.get(self.pos).map_or(self.end, |(_, at)| *at)
     }
 
-    fn bump(&mut self) -> Tok {
-        let tok = self.peek().clone();
+    /// Moves past the current token, handing it over (the parser never looks back).
+    fn bump(&mut self) -> Tok<'a> {
+        let tok = self
+            .tokens
+            .get_mut(self.pos)
+            .map_or(Tok::End, |(t, _)| std::mem::replace(t, Tok::End));
         if self.pos < self.tokens.len() {
             self.pos += 1;
         }
@@ -460,7 +481,7 @@ impl Parser {
         PatternError::new(PatternErrorKind::Unsupported, self.offset(), message)
     }
 
-    fn expect(&mut self, want: &Tok) -> Result<(), PatternError> {
+    fn expect(&mut self, want: &Tok<'_>) -> Result<(), PatternError> {
         if self.peek() == want {
             self.bump();
             Ok(())
@@ -490,16 +511,24 @@ impl Parser {
     }
 
     fn obs_or(&mut self) -> Result<Expr, PatternError> {
-        let mut items = vec![self.obs_and()?];
+        let first = self.obs_and()?;
+        if !self.is_keyword("OR") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.is_keyword("OR") {
             self.bump();
             items.push(self.obs_and()?);
         }
-        Ok(join(items, Expr::Or))
+        Ok(Expr::Or(items))
     }
 
     fn obs_and(&mut self) -> Result<Expr, PatternError> {
-        let mut items = vec![self.obs_unit()?];
+        let first = self.obs_unit()?;
+        if !self.is_keyword("AND") && !self.is_keyword("FOLLOWEDBY") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         loop {
             if self.is_keyword("AND") {
                 self.bump();
@@ -543,21 +572,29 @@ impl Parser {
     }
 
     fn cmp_or(&mut self) -> Result<Expr, PatternError> {
-        let mut items = vec![self.cmp_and()?];
+        let first = self.cmp_and()?;
+        if !self.is_keyword("OR") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.is_keyword("OR") {
             self.bump();
             items.push(self.cmp_and()?);
         }
-        Ok(join(items, Expr::Or))
+        Ok(Expr::Or(items))
     }
 
     fn cmp_and(&mut self) -> Result<Expr, PatternError> {
-        let mut items = vec![self.cmp_unit()?];
+        let first = self.cmp_unit()?;
+        if !self.is_keyword("AND") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.is_keyword("AND") {
             self.bump();
             items.push(self.cmp_unit()?);
         }
-        Ok(join(items, Expr::And))
+        Ok(Expr::And(items))
     }
 
     fn cmp_unit(&mut self) -> Result<Expr, PatternError> {
@@ -576,8 +613,9 @@ impl Parser {
         if self.is_keyword("NOT") {
             return Err(self.unsupported("negated comparisons (NOT) are not supported"));
         }
-        let object_type = match self.peek().clone() {
+        let object_type = match self.peek() {
             Tok::Word(w) => {
+                let w = (*w).to_owned();
                 self.bump();
                 w
             }
@@ -602,7 +640,7 @@ impl Parser {
                 _ => break,
             }
         }
-        match self.peek().clone() {
+        match self.peek() {
             Tok::Op("=") => {
                 self.bump();
             }
@@ -620,10 +658,12 @@ impl Parser {
                 return Err(self.syntax(format!("expected '=', found {}", other.describe())));
             }
         }
-        let value = match self.peek().clone() {
-            Tok::Str(s) => {
-                self.bump();
-                s
+        let value = match self.peek() {
+            Tok::Str(_) => {
+                let Tok::Str(s) = self.bump() else {
+                    return Err(self.syntax("expected a value"));
+                };
+                s.into_owned()
             }
             Tok::Word(w) if matches!(self.peek_at(1), Tok::Str(_)) => {
                 return Err(self.unsupported(format!(
@@ -654,15 +694,15 @@ impl Parser {
     }
 
     fn path_component(&mut self) -> Result<String, PatternError> {
-        match self.peek().clone() {
-            Tok::Word(w) => {
-                self.bump();
-                Ok(w)
-            }
-            Tok::Str(s) => {
-                self.bump();
-                Ok(s)
-            }
+        match self.peek() {
+            Tok::Word(_) | Tok::Str(_) => match self.bump() {
+                Tok::Word(w) => Ok(w.to_owned()),
+                Tok::Str(s) => Ok(s.into_owned()),
+                other => Err(self.syntax(format!(
+                    "expected a property name, found {}",
+                    other.describe()
+                ))),
+            },
             other => Err(self.syntax(format!(
                 "expected a property name, found {}",
                 other.describe()

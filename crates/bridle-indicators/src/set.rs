@@ -11,6 +11,7 @@ use std::fmt;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Largest indicator file read, in bytes. The largest public feed is about 2 MiB.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -59,7 +60,7 @@ pub struct Indicator {
     pub normalized: String,
     /// Malware, report or collection names, most specific first; never empty (an indicator
     /// attached to nothing gets its file's base name, like MVT's default collection).
-    pub names: Vec<String>,
+    pub names: Arc<[String]>,
     /// Position of its file in [`IndicatorSet::files`].
     pub file: usize,
     /// The conjunctive clause it is part of, when its pattern needs several comparisons
@@ -337,7 +338,8 @@ impl IndicatorSet {
             .enumerate()
             .map(|(index, file)| {
                 let of_file = || self.indicators.iter().filter(move |i| i.file == index);
-                let mut names: Vec<String> = of_file().flat_map(|i| i.names.clone()).collect();
+                let mut names: Vec<String> =
+                    of_file().flat_map(|i| i.names.iter().cloned()).collect();
                 names.sort();
                 names.dedup();
                 FileSummary {
@@ -606,7 +608,13 @@ impl Loader {
 
 /// Parses one bundle into its indicators and problems, on its own (see [`Loader::flush`]).
 fn parse_file(path: &Path, bytes: &[u8]) -> Result<ParsedFile, LoadProblemKind> {
-    let bundle = stix::Bundle::parse(bytes)?;
+    // The digest on another thread when one is free: a large file's hashing then overlaps
+    // its parsing instead of following it.
+    let (sha256, bundle) = rayon::join(
+        || hex::encode(Sha256::digest(bytes)),
+        || stix::Bundle::parse(bytes),
+    );
+    let bundle = bundle?;
     let mut problems = Vec::new();
     let mut problem = |stix_id: Option<&str>, kind| {
         problems.push(LoadProblem {
@@ -627,26 +635,29 @@ fn parse_file(path: &Path, bytes: &[u8]) -> Result<ParsedFile, LoadProblemKind> 
         .file_name()
         .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy())
         .into_owned();
-    let links = stix::Links::collect(&bundle.objects);
+    let mut links = stix::Links::collect(&bundle.objects);
     let mut file = IndicatorFile {
         path: path.to_owned(),
         name: base_name.clone(),
-        sha256: hex::encode(Sha256::digest(bytes)),
+        sha256,
         size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
         indicators: 0,
         stix_indicators: 0,
         skipped: 0,
     };
     let mut entries = Vec::new();
-    let mut seen_single: HashSet<(IndicatorKind, String, String)> = HashSet::new();
+    let mut seen_single: foldhash::HashSet<(IndicatorKind, String, &str)> =
+        foldhash::HashSet::default();
     let mut seen_multi: HashSet<(String, Vec<(IndicatorKind, String)>)> = HashSet::new();
-    for (ordinal, object) in bundle.objects.iter().enumerate() {
+    for object in &bundle.objects {
         if object.str("type") != Some("indicator") {
             continue;
         }
         let stix_id = object.str("id");
         let clauses = match stix_id
-            .ok_or(LoadProblemKind::MissingId { ordinal })
+            .ok_or(LoadProblemKind::MissingId {
+                ordinal: object.ordinal,
+            })
             .and_then(|_| resolve_indicator(object))
         {
             Ok(c) => c,
@@ -667,7 +678,7 @@ fn parse_file(path: &Path, bytes: &[u8]) -> Result<ParsedFile, LoadProblemKind> 
                 kind,
                 value,
                 normalized,
-                names: names.clone(),
+                names: Arc::clone(&names),
                 file: 0,
                 clause: None,
             };
@@ -675,7 +686,7 @@ fn parse_file(path: &Path, bytes: &[u8]) -> Result<ParsedFile, LoadProblemKind> 
                 let Some(only) = clause.into_iter().next() else {
                     continue;
                 };
-                if seen_single.insert((only.0, only.2.clone(), stix_id.to_owned())) {
+                if seen_single.insert((only.0, only.2.clone(), stix_id)) {
                     entries.push(Entry::Single(make(only)));
                     file.indicators += 1;
                 }
@@ -746,6 +757,10 @@ fn resolve_indicator(object: &stix::StixObject<'_>) -> Result<Vec<Vec<Resolved>>
             }
         }
         clauses.push(resolved);
+    }
+    // Most patterns are one comparison: nothing to absorb.
+    if clauses.len() < 2 {
+        return Ok(clauses);
     }
     // Absorption: drop a clause when another clause is a subset of it (the earlier one wins
     // among equals). At most MAX_DNF_CLAUSES² comparisons of clauses of bounded size.

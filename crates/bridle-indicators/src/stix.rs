@@ -1,78 +1,38 @@
-//! Reading STIX 2.1 bundles, leniently: objects are kept as JSON values and read field by
-//! field, so one malformed object (a name that is a number, an unknown type) costs that
-//! object, not the file.
+//! Reading STIX 2.1 bundles, leniently and in one pass: each object is read field by field
+//! as the parser meets it, a field of an unexpected type (a name that is a number) is
+//! dropped on its own, and only the objects bridle uses are kept. One odd object costs its
+//! odd fields, not the file.
 
 use crate::set::LoadProblemKind;
-use serde_json::Value;
+use foldhash::HashMap;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
 
 /// Most objects read from one bundle; the rest are ignored with a problem.
 pub const MAX_OBJECTS: usize = 1_000_000;
 
-/// The fields of a STIX object bridle reads, borrowed from the file's bytes where possible.
-///
-/// Parsing each object into this small struct, rather than a JSON tree, keeps loading cheap:
-/// a tree of the Amnesty and MVT files took about ten times their size in memory.
-#[derive(Debug, Default, serde::Deserialize)]
+/// The fields of a STIX object bridle reads, borrowed from the file's bytes where possible
+/// (a string with escapes is copied).
+#[derive(Debug, Default)]
 pub(crate) struct StixObject<'a> {
-    #[serde(rename = "type", borrow, default)]
+    /// Position in the bundle's `objects` array, counting every element.
+    pub(crate) ordinal: usize,
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     pattern: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     pattern_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     source_ref: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     target_ref: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     relationship_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     object_refs: Option<Vec<Cow<'a, str>>>,
-    #[serde(default)]
     pub(crate) revoked: Option<bool>,
 }
 
 impl<'a> StixObject<'a> {
-    /// Reads one object. An object whose fields have unexpected types (a name that is a
-    /// number) is read field by field instead, keeping the string fields that are strings:
-    /// one odd object costs that object's odd fields, not the file.
-    fn from_raw(raw: &'a RawValue) -> Option<StixObject<'a>> {
-        if let Ok(o) = serde_json::from_str::<StixObject<'a>>(raw.get()) {
-            return Some(o);
-        }
-        let value: Value = serde_json::from_str(raw.get()).ok()?;
-        let s = |k: &str| {
-            value
-                .get(k)
-                .and_then(Value::as_str)
-                .map(|v| Cow::Owned(v.to_owned()))
-        };
-        Some(StixObject {
-            kind: s("type"),
-            id: s("id"),
-            name: s("name"),
-            pattern: s("pattern"),
-            pattern_type: s("pattern_type"),
-            source_ref: s("source_ref"),
-            target_ref: s("target_ref"),
-            relationship_type: s("relationship_type"),
-            object_refs: value.get("object_refs").and_then(Value::as_array).map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(|v| Cow::Owned(v.to_owned()))
-                    .collect()
-            }),
-            revoked: value.get("revoked").and_then(Value::as_bool),
-        })
-    }
-
     /// A string field by its STIX name.
     pub(crate) fn str(&self, key: &str) -> Option<&str> {
         match key {
@@ -87,19 +47,21 @@ impl<'a> StixObject<'a> {
             _ => None,
         }
     }
+
+    /// Whether the loader ever looks at an object of this type: indicators, the malware
+    /// they name, the relationships and reports that link the two.
+    fn is_used(&self) -> bool {
+        matches!(
+            self.kind.as_deref(),
+            Some("indicator" | "malware" | "relationship" | "report")
+        )
+    }
 }
 
 pub(crate) struct Bundle<'a> {
+    /// The used objects (see [`StixObject::is_used`]), in bundle order.
     pub(crate) objects: Vec<StixObject<'a>>,
     pub(crate) truncated: bool,
-}
-
-#[derive(serde::Deserialize)]
-struct RawBundle<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    objects: Option<Vec<&'a RawValue>>,
 }
 
 impl<'a> Bundle<'a> {
@@ -107,7 +69,11 @@ impl<'a> Bundle<'a> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let text =
             std::str::from_utf8(bytes).map_err(|e| LoadProblemKind::NotJson(e.to_string()))?;
-        let top: RawBundle<'a> = match serde_json::from_str(text) {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let top = match de
+            .deserialize_map(TopVisitor)
+            .and_then(|t| de.end().map(|()| t))
+        {
             Ok(t) => t,
             Err(e) if e.is_data() => {
                 return Err(LoadProblemKind::NotBundle(
@@ -124,16 +90,306 @@ impl<'a> Bundle<'a> {
                 )));
             }
         }
-        let Some(mut raw) = top.objects else {
+        let Some(objects) = top.objects else {
             return Err(LoadProblemKind::NotBundle("no \"objects\" array".into()));
         };
-        let truncated = raw.len() > MAX_OBJECTS;
-        raw.truncate(MAX_OBJECTS);
-        let objects = raw
-            .into_iter()
-            .map(|r| StixObject::from_raw(r).unwrap_or_default())
-            .collect();
-        Ok(Bundle { objects, truncated })
+        Ok(objects)
+    }
+}
+
+/// The top level of a bundle: its `type` as written, and its objects.
+struct Top<'a> {
+    kind: Option<&'a RawValue>,
+    objects: Option<Bundle<'a>>,
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a STIX bundle object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+        let mut top = Top {
+            kind: None,
+            objects: None,
+        };
+        // Keys read through `Scalar`: serde's own `Cow<str>` always copies.
+        while let Some(key) = map.next_key::<Scalar>()? {
+            match key.str.as_deref().unwrap_or_default() {
+                "type" => top.kind = Some(map.next_value()?),
+                "objects" => top.objects = Some(map.next_value::<Objects>()?.0),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(top)
+    }
+}
+
+/// The `objects` array, read element by element.
+struct Objects<'a>(Bundle<'a>);
+
+impl<'de> de::Deserialize<'de> for Objects<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(ObjectsVisitor)
+    }
+}
+
+struct ObjectsVisitor;
+
+impl<'de> Visitor<'de> for ObjectsVisitor {
+    type Value = Objects<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of STIX objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Objects<'de>, A::Error> {
+        let mut bundle = Bundle {
+            objects: Vec::new(),
+            truncated: false,
+        };
+        let mut ordinal = 0usize;
+        loop {
+            if ordinal >= MAX_OBJECTS {
+                // Past the cap the rest is still parsed (the file must be valid JSON) but
+                // nothing of it is kept.
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    break;
+                }
+                bundle.truncated = true;
+                continue;
+            }
+            let Some(Lenient(mut object)) = seq.next_element::<Lenient>()? else {
+                break;
+            };
+            object.ordinal = ordinal;
+            ordinal += 1;
+            if object.is_used() {
+                bundle.objects.push(object);
+            }
+        }
+        Ok(Objects(bundle))
+    }
+}
+
+/// One element of `objects`: an object's known fields; anything else (a number, an array)
+/// reads as an object without fields.
+struct Lenient<'a>(StixObject<'a>);
+
+impl<'de> de::Deserialize<'de> for Lenient<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Lenient<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a STIX object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lenient<'de>, A::Error> {
+        let mut o = StixObject::default();
+        // A repeated key: the last one wins, as in a JSON object read into a map.
+        while let Some(key) = map.next_key::<Scalar>()? {
+            let slot = match key.str.as_deref().unwrap_or_default() {
+                "type" => &mut o.kind,
+                "id" => &mut o.id,
+                "name" => &mut o.name,
+                "pattern" => &mut o.pattern,
+                "pattern_type" => &mut o.pattern_type,
+                "source_ref" => &mut o.source_ref,
+                "target_ref" => &mut o.target_ref,
+                "relationship_type" => &mut o.relationship_type,
+                "object_refs" => {
+                    o.object_refs = map.next_value::<StrList>()?.0;
+                    continue;
+                }
+                "revoked" => {
+                    o.revoked = map.next_value::<Scalar>()?.bool;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = map.next_value::<Scalar>()?.str;
+        }
+        Ok(Lenient(o))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Lenient(StixObject::default()))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Lenient<'de>, E> {
+        Ok(Lenient(StixObject::default()))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Lenient<'de>, E> {
+        Ok(Lenient(StixObject::default()))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Lenient<'de>, E> {
+        Ok(Lenient(StixObject::default()))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Lenient<'de>, E> {
+        Ok(Lenient(StixObject::default()))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Lenient<'de>, E> {
+        Ok(Lenient(StixObject::default()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Lenient<'de>, E> {
+        Ok(Lenient(StixObject::default()))
+    }
+}
+
+/// A field value kept only when it has the type bridle reads (a string, or a boolean);
+/// any other value is consumed and dropped.
+#[derive(Default)]
+struct Scalar<'a> {
+    str: Option<Cow<'a, str>>,
+    bool: Option<bool>,
+}
+
+impl<'de> de::Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar {
+            str: Some(Cow::Borrowed(v)),
+            bool: None,
+        })
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar {
+            str: Some(Cow::Owned(v.to_owned())),
+            bool: None,
+        })
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar {
+            str: Some(Cow::Owned(v)),
+            bool: None,
+        })
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar {
+            str: None,
+            bool: Some(v),
+        })
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::default())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::default())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::default())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::default())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::default())
+    }
+}
+
+/// `object_refs`: the strings of an array (other elements dropped); `None` when the value
+/// is not an array.
+struct StrList<'a>(Option<Vec<Cow<'a, str>>>);
+
+impl<'de> de::Deserialize<'de> for StrList<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrListVisitor)
+    }
+}
+
+struct StrListVisitor;
+
+impl<'de> Visitor<'de> for StrListVisitor {
+    type Value = StrList<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrList<'de>, A::Error> {
+        let mut list = Vec::new();
+        while let Some(item) = seq.next_element::<Scalar>()? {
+            list.extend(item.str);
+        }
+        Ok(StrList(Some(list)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrList<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(StrList(None))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<StrList<'de>, E> {
+        Ok(StrList(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<StrList<'de>, E> {
+        Ok(StrList(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<StrList<'de>, E> {
+        Ok(StrList(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<StrList<'de>, E> {
+        Ok(StrList(None))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<StrList<'de>, E> {
+        Ok(StrList(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<StrList<'de>, E> {
+        Ok(StrList(None))
     }
 }
 
@@ -146,11 +402,16 @@ pub(crate) struct Links<'a> {
     other: HashMap<&'a str, Vec<&'a str>>,
     /// indicator id → names of the reports listing it in `object_refs`.
     reports: HashMap<&'a str, Vec<&'a str>>,
+    /// Name lists already made: the indicators of a file mostly share one list, and each
+    /// gets a reference to it instead of its own copy.
+    interned: HashMap<Vec<&'a str>, Arc<[String]>>,
+    /// The list being made, reused from one indicator to the next.
+    scratch: Vec<&'a str>,
 }
 
 impl<'a> Links<'a> {
     pub(crate) fn collect(objects: &'a [StixObject<'a>]) -> Links<'a> {
-        let mut malware: HashMap<&str, &str> = HashMap::new();
+        let mut malware: HashMap<&str, &str> = HashMap::default();
         for object in objects {
             if object.str("type") == Some("malware")
                 && let Some(id) = object.str("id")
@@ -195,12 +456,13 @@ impl<'a> Links<'a> {
     /// The names of an indicator: malware it `indicates`, then reports listing it, then
     /// malware linked by other relationship types (only when there is no `indicates`);
     /// the file's base name when there is none.
-    pub(crate) fn names_of(&self, indicator: &str, file_name: &str) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        let mut add = |list: Option<&Vec<&str>>| {
+    pub(crate) fn names_of(&mut self, indicator: &str, file_name: &'a str) -> Arc<[String]> {
+        let mut names = std::mem::take(&mut self.scratch);
+        names.clear();
+        let mut add = |list: Option<&Vec<&'a str>>| {
             for name in list.into_iter().flatten() {
-                if !names.iter().any(|n| n == name) {
-                    names.push((*name).to_owned());
+                if !names.contains(name) {
+                    names.push(name);
                 }
             }
         };
@@ -211,8 +473,15 @@ impl<'a> Links<'a> {
             add(self.other.get(indicator));
         }
         if names.is_empty() {
-            names.push(file_name.to_owned());
+            names.push(file_name);
         }
-        names
+        if let Some(shared) = self.interned.get(&names) {
+            let shared = Arc::clone(shared);
+            self.scratch = names;
+            return shared;
+        }
+        let shared: Arc<[String]> = names.iter().map(|n| (*n).to_owned()).collect();
+        self.interned.insert(names, Arc::clone(&shared));
+        shared
     }
 }

@@ -89,7 +89,7 @@ fn objects_without_pattern_or_with_other_pattern_types_are_problems() {
     );
     assert_eq!(report.set.len(), 1);
     // Unattached: the file's name is its collection name.
-    assert_eq!(report.set.indicators()[0].names, ["t.json"]);
+    assert_eq!(*report.set.indicators()[0].names, ["t.json"]);
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn names_prefer_indicates_then_reports_then_other_relationships() {
         {"type": "relationship", "relationship_type": "indicates", "source_ref": "indicator--d", "target_ref": "identity--x"},
     ]});
     let set = IndicatorSet::from_bytes("n.stix2", &serde_json::to_vec(&doc).unwrap()).set;
-    let names: Vec<Vec<String>> = set.indicators().iter().map(|i| i.names.clone()).collect();
+    let names: Vec<Vec<String>> = set.indicators().iter().map(|i| i.names.to_vec()).collect();
     assert_eq!(
         names,
         vec![
@@ -241,4 +241,66 @@ fn values_are_normalised_per_kind() {
     );
     // The raw value is kept for citing.
     assert_eq!(set.indicators()[0].value, " WWW.Bücher.Example. ");
+}
+
+/// The bundle is read in one pass, field by field: odd values cost only themselves, the
+/// ordinal counts every element (also those not kept), escaped keys and values are read, a
+/// repeated key keeps its last value, and only a JSON syntax error loses the file.
+#[test]
+fn odd_objects_cost_only_their_odd_fields() {
+    let text = r#"{"objects": [
+        7,
+        {"type": "identity", "id": "identity--x", "name": "lab"},
+        ["not", "an", "object"],
+        {"type": "indicator", "pattern": "[process:name = 'no-id']"},
+        {"type": "malware", "id": "malware--m", "name": {"odd": true}},
+        {"type": "malware", "id": "malware--n", "name": "Named"},
+        {"type": "indicator", "id": "indicator--a", "name": 12, "revoked": "true",
+         "p\u0061ttern": "[process:name = 'first']", "pattern": "[process:name = 'a\u0062\\'c']",
+         "object_refs": 3, "extra": {"deep": [1, {"x": null}]}},
+        {"type": "relationship", "relationship_type": "indicates",
+         "source_ref": "indicator--a", "target_ref": "malware--m"},
+        {"type": "report", "name": "R", "object_refs": ["indicator--a", 5, null, "indicator--b"]},
+        {"type": "relationship", "relationship_type": "indicates",
+         "source_ref": "indicator--b", "target_ref": "malware--n"},
+        {"type": "indicator", "id": "indicator--b", "pattern": "[domain-name:value = 'Evil.example']",
+         "revoked": false},
+        {"type": "indicator", "id": "indicator--c", "pattern": "[domain-name:value = 'x.example']",
+         "revoked": true}
+    ], "type": "bundle"}"#;
+    let report = IndicatorSet::from_bytes("odd.json", text.as_bytes());
+    let kinds: Vec<&LoadProblemKind> = report.problems.iter().map(|p| &p.kind).collect();
+    assert!(
+        matches!(
+            kinds[..],
+            [
+                LoadProblemKind::MissingId { ordinal: 3 },
+                LoadProblemKind::Revoked
+            ]
+        ),
+        "{kinds:?}"
+    );
+    let set = &report.set;
+    let values: Vec<(&str, Vec<String>)> = set
+        .indicators()
+        .iter()
+        .map(|i| (i.value.as_str(), i.names.to_vec()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            // The later `pattern` key wins; a JSON escape and a STIX escape both resolved.
+            // `malware--m` has no usable name, so its id names it; the report lists it too.
+            ("ab'c", vec!["malware--m".to_owned(), "R".to_owned()]),
+            ("Evil.example", vec!["Named".to_owned(), "R".to_owned()]),
+        ]
+    );
+    // A syntax error anywhere loses the file, with the parser's message.
+    let broken = IndicatorSet::from_bytes("cut.json", &text.as_bytes()[..text.len() - 40]);
+    assert!(
+        matches!(broken.problems[..], [ref p] if matches!(p.kind, LoadProblemKind::NotJson(_))),
+        "{:?}",
+        broken.problems
+    );
+    assert!(broken.set.is_empty());
 }

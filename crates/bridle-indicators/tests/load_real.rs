@@ -24,7 +24,7 @@ fn mvt_test_fixture_loads_nine_indicators_of_test_malware() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let set = report.set;
     assert_eq!(set.len(), 9);
-    assert!(set.indicators().iter().all(|i| i.names == ["TestMalware"]));
+    assert!(set.indicators().iter().all(|i| *i.names == ["TestMalware"]));
     // MVT's buckets: the IPv4 address counts as a domain there.
     let expected: BTreeMap<&str, usize> = [
         ("domains", 2),
@@ -79,7 +79,7 @@ fn otx_report_names_its_69_indicators() {
     assert_eq!(counts.get("domains"), Some(&15));
     assert_eq!(counts.get("urls"), Some(&54));
     let name = "Pegasus Forensic Traces per Target Identified in the Aftermath of the Pegasus Project Revelations - Amnesty International";
-    assert!(set.indicators().iter().all(|i| i.names == [name]));
+    assert!(set.indicators().iter().all(|i| *i.names == [name]));
     let summary = &set.summaries()[0];
     assert_eq!(summary.names, [name]);
     assert_eq!(summary.counts, [("domains", 15), ("urls", 54)]);

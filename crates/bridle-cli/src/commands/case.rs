@@ -165,7 +165,7 @@ pub fn run(cmd: CaseCommand) -> Result<ExitCode> {
         } => {
             let loaded = indicators::load(&iocs)?;
             if !quiet {
-                for p in &loaded.report.problems {
+                for p in &loaded.problems {
                     eprintln!("warning: indicator not used: {p}");
                 }
             }
@@ -185,7 +185,7 @@ pub fn run(cmd: CaseCommand) -> Result<ExitCode> {
                 started_at: super::now(),
             };
             let started = std::time::Instant::now();
-            let devices = store.recheck(&scope, &loaded.report.set, &run)?;
+            let devices = store.recheck(&scope, loaded.set(), &run)?;
             let mut findings = false;
             let mut new_total = 0;
             let mut incomplete = false;
@@ -222,7 +222,7 @@ pub fn run(cmd: CaseCommand) -> Result<ExitCode> {
             eprintln!(
                 "Re-checked {} acquisition(s) against {} indicators in {:.2} s: {with} with indicator alerts, {new_total} new alert(s).",
                 devices.len(),
-                loaded.report.set.len(),
+                loaded.set().len(),
                 started.elapsed().as_secs_f64()
             );
             Ok(if new_total > 0 || findings {

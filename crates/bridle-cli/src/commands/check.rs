@@ -180,7 +180,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
 
     let loaded = indicators::load(&args.iocs)?;
     if !args.quiet {
-        for p in &loaded.report.problems {
+        for p in &loaded.problems {
             eprintln!("warning: indicator not used: {p}");
         }
     }
@@ -248,7 +248,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         acquisition_kind: kind.as_str().to_owned(),
         acquisition_path: path.display().to_string(),
         indicator_files: loaded.files(),
-        indicator_problems: loaded.problems(),
+        indicator_problems: loaded.problem_texts(),
         started_at: now(),
     };
     let config = Config {
@@ -264,7 +264,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let mut summary = result?;
     // What is left is writing the report and the manifest: free what the run needed.
     summary.release_records();
-    let indicator_count = loaded.report.set.len();
+    let indicator_count = loaded.set().len();
     drop(loaded);
     let sealed = match &output {
         Some(out) => Some(seal::seal(out, args.sign.sign.as_deref())?),

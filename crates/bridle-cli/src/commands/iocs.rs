@@ -10,7 +10,7 @@ pub fn run(cmd: IocsCommand) -> Result<ExitCode> {
     match cmd {
         IocsCommand::List { iocs } => {
             let loaded = crate::indicators::load(&iocs)?;
-            let set = &loaded.report.set;
+            let set = &loaded.set();
             for s in set.summaries() {
                 println!("{}", s.file.path.display());
                 println!("  sha256: {}", s.file.sha256);
@@ -37,7 +37,7 @@ pub fn run(cmd: IocsCommand) -> Result<ExitCode> {
                 set.len(),
                 total.join(", ")
             );
-            for p in &loaded.report.problems {
+            for p in &loaded.problems {
                 eprintln!("warning: not used: {p}");
             }
             Ok(ExitCode::Clean)

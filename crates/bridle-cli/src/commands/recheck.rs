@@ -19,7 +19,7 @@ pub fn run(args: &RecheckArgs) -> Result<ExitCode> {
     let loaded = indicators::load(&args.iocs)?;
     tracing::debug!(elapsed = ?clock.elapsed(), "indicators loaded");
     if !args.quiet {
-        for p in &loaded.report.problems {
+        for p in &loaded.problems {
             eprintln!("warning: indicator not used: {p}");
         }
     }
@@ -27,7 +27,7 @@ pub fn run(args: &RecheckArgs) -> Result<ExitCode> {
         bridle_version: env!("CARGO_PKG_VERSION").to_owned(),
         command_line: super::command_line(),
         indicator_files: loaded.files(),
-        indicator_problems: loaded.problems(),
+        indicator_problems: loaded.problem_texts(),
         started_at: super::now(),
     };
     let config = RecheckConfig {
@@ -39,7 +39,7 @@ pub fn run(args: &RecheckArgs) -> Result<ExitCode> {
     let summary = bridle_engine::recheck::recheck(&config, &matcher, &info)?;
     let sealed = seal::seal(&summary.output, args.sign.sign.as_deref())?;
     if !args.quiet {
-        eprint!("{}", render(&summary, loaded.report.set.len()));
+        eprint!("{}", render(&summary, loaded.set().len()));
         if let Some(fp) = &sealed.fingerprint {
             eprintln!("Signed with key {fp}.");
         }
