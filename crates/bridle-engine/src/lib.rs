@@ -24,6 +24,7 @@ pub mod recheck;
 pub mod results;
 mod sink;
 mod timeline;
+pub mod written;
 
 pub use output::{OUTPUT_FILES, csv_safe, is_safe_slug};
 pub use sink::ModuleReport;

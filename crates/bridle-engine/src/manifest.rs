@@ -145,12 +145,16 @@ fn list(root: &Path) -> Result<Listing, ManifestError> {
 pub fn write(dir: &Path) -> Result<Vec<u8>, ManifestError> {
     use rayon::prelude::*;
     let listing = list(dir)?;
-    // Hashed in parallel: a check's outputs are hundreds of megabytes, and nothing else is
-    // left to run at this point. The listing's order is kept.
+    // Files this process wrote and hashed on the way, unchanged since, are not read again
+    // (crate::written); the others are hashed in parallel: a check's outputs are hundreds of
+    // megabytes, and nothing else is left to run at this point. The listing's order is kept.
     let digests: Vec<_> = listing
         .files
         .par_iter()
-        .map(|(_, path)| results::hash_file(path))
+        .map(|(_, path)| match crate::written::known(path) {
+            Some(digest) => Ok(digest),
+            None => results::hash_file(path),
+        })
         .collect();
     let mut files = Vec::with_capacity(listing.files.len());
     for ((rel, _), digest) in listing.files.into_iter().zip(digests) {

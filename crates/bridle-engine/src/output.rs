@@ -3,6 +3,7 @@
 use crate::WRITE_BUFFER;
 use crate::sink::Finished;
 use crate::timeline::{self, TimelineRow};
+use crate::written::DigestingFile;
 use crate::{EngineError, RunInfo, Summary};
 use bridle_model::{Alert, EvidenceFile, Timestamp};
 use serde::Serialize;
@@ -33,10 +34,24 @@ pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-pub(crate) fn create(path: &Path) -> Result<BufWriter<File>, EngineError> {
-    File::create(path)
+/// Creates an output file, hashed as it is written (see [`crate::written`]).
+pub(crate) fn create(path: &Path) -> Result<BufWriter<DigestingFile>, EngineError> {
+    DigestingFile::create(path)
         .map(|f| BufWriter::with_capacity(WRITE_BUFFER, f))
         .map_err(|e| EngineError::output(path, e))
+}
+
+/// Flushes an output file made by [`create`] and keeps its digest for the manifest.
+pub(crate) fn close(w: BufWriter<DigestingFile>, path: &Path) -> Result<(), EngineError> {
+    crate::written::finish(w).map_err(|e| EngineError::output(path, e))
+}
+
+/// Flushes the CSV writer of an output file made by [`create`] and keeps its digest.
+fn close_csv(csv: csv::Writer<BufWriter<DigestingFile>>, path: &Path) -> Result<(), EngineError> {
+    let w = csv
+        .into_inner()
+        .map_err(|e| EngineError::output(path, e.into_error()))?;
+    close(w, path)
 }
 
 pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), EngineError> {
@@ -44,8 +59,8 @@ pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Resul
     serde_json::to_writer_pretty(&mut w, value)
         .map_err(|e| EngineError::output(path, std::io::Error::other(e)))?;
     w.write_all(b"\n")
-        .and_then(|()| w.flush())
-        .map_err(|e| EngineError::output(path, e))
+        .map_err(|e| EngineError::output(path, e))?;
+    close(w, path)
 }
 
 #[derive(Serialize)]
@@ -171,7 +186,7 @@ fn concatenate(path: &Path, parts: &[std::path::PathBuf]) -> Result<(), EngineEr
         let mut r = File::open(part).map_err(|e| EngineError::output(part, e))?;
         std::io::copy(&mut r, &mut w).map_err(|e| EngineError::output(path, e))?;
     }
-    w.flush().map_err(|e| EngineError::output(path, e))
+    close(w, path)
 }
 
 /// The current time, for run metadata only.
@@ -184,7 +199,7 @@ pub(crate) fn now_rfc3339() -> String {
     now.map(Timestamp::to_rfc3339).unwrap_or_default()
 }
 
-fn csv_writer(path: &Path) -> Result<csv::Writer<BufWriter<File>>, EngineError> {
+fn csv_writer(path: &Path) -> Result<csv::Writer<BufWriter<DigestingFile>>, EngineError> {
     Ok(csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Always)
         .from_writer(create(path)?))
@@ -225,10 +240,8 @@ fn write_timelines(dir: &Path, spools: Vec<crate::timeline::Spool>) -> Result<u6
         }
         Ok(())
     })?;
-    csv.flush().map_err(|e| EngineError::output(&csv_path, e))?;
-    jsonl
-        .flush()
-        .map_err(|e| EngineError::output(&jsonl_path, e))?;
+    close_csv(csv, &csv_path)?;
+    close(jsonl, &jsonl_path)?;
     Ok(n)
 }
 
@@ -313,5 +326,5 @@ fn write_alerts_timeline(path: &Path, alerts: &[Alert]) -> Result<(), EngineErro
         ])
         .map_err(|e| csv_err(path, e))?;
     }
-    csv.flush().map_err(|e| EngineError::output(path, e))
+    close_csv(csv, path)
 }

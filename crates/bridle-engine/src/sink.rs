@@ -60,7 +60,7 @@ struct ModuleSink<'a> {
     alerts: Vec<Alert>,
     problems: Vec<Problem>,
     spool: Spool,
-    json: Option<BufWriter<File>>,
+    json: Option<BufWriter<crate::written::DigestingFile>>,
     observables: Option<BufWriter<File>>,
     observables_path: Option<PathBuf>,
     keys: Option<BufWriter<File>>,
@@ -99,7 +99,7 @@ impl ModuleSink<'_> {
             if first {
                 self.json = Some(BufWriter::with_capacity(
                     crate::WRITE_BUFFER,
-                    File::create(&path)?,
+                    crate::written::DigestingFile::create(&path)?,
                 ));
             }
             let Some(w) = self.json.as_mut() else {
@@ -319,7 +319,7 @@ pub(crate) fn run_module(
             OutputShape::Object => b"\n",
         };
         w.write_all(tail)
-            .and_then(|()| w.flush())
+            .and_then(|()| crate::written::finish(w))
             .map_err(|e| EngineError::output(&path, e))?;
     }
     if let Some(mut w) = sink.observables.take() {

@@ -785,18 +785,18 @@ fn page(dir: &Path) -> Result<Page, ReportError> {
 
 /// Renders and writes `report.html` in a results folder.
 pub fn write(dir: &Path) -> Result<PathBuf, ReportError> {
-    use std::io::Write;
     let page = page(dir)?;
     let path = dir.join(REPORT_FILE);
     let failed = |source| ReportError::Write {
         path: path.clone(),
         source,
     };
-    // Streamed to the file: the page of a large run is tens of megabytes.
-    let file = std::fs::File::create(&path).map_err(failed)?;
+    // Streamed to the file (the page of a large run is tens of megabytes), hashed on the
+    // way for the manifest.
+    let file = bridle_engine::written::DigestingFile::create(&path).map_err(failed)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     page.write_into(&mut out).map_err(failed)?;
-    out.flush().map_err(failed)?;
+    bridle_engine::written::finish(out).map_err(failed)?;
     Ok(path)
 }
 
