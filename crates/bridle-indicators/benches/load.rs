@@ -1,7 +1,8 @@
 //! Loading cost of an indicator set: `cargo bench -p bridle-indicators --bench load -- DIR`.
 //!
 //! Loads the STIX2 files under DIR (for example `../shared/iocs`) and compiles the index,
-//! 30 times, and prints the best and median time of each step. Loading runs on every
+//! 30 times (`LOAD_RUNS=N` for another count; 1 under a profiler), and prints the best and
+//! median time of each step. Loading runs on every
 //! `bridle check`: on a small acquisition it is most of the run. A plain `harness = false`
 //! program, so the crate needs no benchmarking dependency.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -22,11 +23,12 @@ fn main() {
     let mut load = Vec::new();
     let mut compile = Vec::new();
     let mut count = 0;
-    for _ in 0..std::env::var("LOAD_RUNS")
+    let runs: usize = std::env::var("LOAD_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30)
-    {
+        .filter(|n| *n > 0)
+        .unwrap_or(30);
+    for _ in 0..runs {
         let start = Instant::now();
         let report = IndicatorSet::load(std::slice::from_ref(&dir));
         load.push(start.elapsed());
