@@ -434,19 +434,24 @@ struct Loader {
     problems: Vec<LoadProblem>,
     seen_paths: HashSet<PathBuf>,
     too_many_reported: bool,
-    /// Files read and problems met since the last [`Loader::flush`], in order.
+    /// Files found and problems met since the last [`Loader::flush`], in order.
     pending: Vec<Pending>,
-    pending_bytes: usize,
+    /// The sizes of the pending files, as the file system reports them.
+    pending_bytes: u64,
 }
 
-/// What the walk met, kept in order until the files are parsed.
+/// What the walk met, kept in order until the files are read and parsed.
 enum Pending {
     Problem(LoadProblem),
-    File(PathBuf, Vec<u8>),
+    /// A file to read.
+    Path(PathBuf),
+    /// Bytes given directly ([`IndicatorSet::from_bytes`]).
+    Bytes(PathBuf, Vec<u8>),
 }
 
-/// Files read ahead before they are parsed (in parallel) and merged (in order).
-const BATCH_BYTES: usize = 64 * 1024 * 1024;
+/// At most this many bytes of files are found before they are read and parsed (in
+/// parallel) and merged (in order).
+const BATCH_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A resolved comparison: kind, raw value, normalised value.
 type Resolved = (IndicatorKind, String, String);
@@ -524,24 +529,30 @@ impl Loader {
         if !self.seen_paths.insert(identity) {
             return;
         }
-        match read_capped(path, MAX_FILE_BYTES) {
-            Ok(bytes) => self.bytes(path, bytes),
-            Err(kind) => self.problem(path, None, kind),
-        }
+        // Read later, on the parsing threads: reading overlaps parsing, and a file's bytes
+        // are held only while it is parsed. `read_capped` checks the cap on the bytes read.
+        let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        self.pending.push(Pending::Path(path.to_owned()));
+        self.added(size);
     }
 
     fn bytes(&mut self, path: &Path, bytes: Vec<u8>) {
-        self.pending_bytes = self.pending_bytes.saturating_add(bytes.len());
-        self.pending.push(Pending::File(path.to_owned(), bytes));
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        self.pending.push(Pending::Bytes(path.to_owned(), bytes));
+        self.added(size);
+    }
+
+    fn added(&mut self, size: u64) {
+        self.pending_bytes = self.pending_bytes.saturating_add(size.min(MAX_FILE_BYTES));
         if self.pending_bytes >= BATCH_BYTES {
             self.flush();
         }
     }
 
-    /// Parses the pending files in parallel (public indicator sets are a dozen files of up to
-    /// a few megabytes: parsing is most of the load time of a small check), then merges them
-    /// and the problems met between them in the order the walk found them, so that the set
-    /// and its indices are the same as a sequential load's.
+    /// Reads and parses the pending files in parallel (public indicator sets are a dozen
+    /// files of up to a few megabytes: loading them is most of the time of a small check),
+    /// then merges them and the problems met between them in the order the walk found them,
+    /// so that the set, its indices and the problems are the same as a sequential load's.
     fn flush(&mut self) {
         use rayon::prelude::*;
         let pending = std::mem::take(&mut self.pending);
@@ -549,15 +560,20 @@ impl Loader {
         let mut parsed: Vec<Option<Result<ParsedFile, LoadProblemKind>>> = pending
             .par_iter()
             .map(|p| match p {
-                Pending::File(path, bytes) => Some(parse_file(path, bytes)),
+                Pending::Path(path) => Some(
+                    read_capped(path, MAX_FILE_BYTES).and_then(|bytes| parse_file(path, &bytes)),
+                ),
+                Pending::Bytes(path, bytes) => Some(parse_file(path, bytes)),
                 Pending::Problem(_) => None,
             })
             .collect();
         for (p, parsed) in pending.into_iter().zip(parsed.iter_mut()) {
             match (p, parsed.take()) {
                 (Pending::Problem(problem), _) => self.problems.push(problem),
-                (Pending::File(path, _), Some(result)) => self.merge(&path, result),
-                (Pending::File(..), None) => {}
+                (Pending::Path(path) | Pending::Bytes(path, _), Some(result)) => {
+                    self.merge(&path, result);
+                }
+                (Pending::Path(..) | Pending::Bytes(..), None) => {}
             }
         }
     }

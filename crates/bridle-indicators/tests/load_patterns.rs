@@ -304,3 +304,54 @@ fn odd_objects_cost_only_their_odd_fields() {
     );
     assert!(broken.set.is_empty());
 }
+
+/// Files are read on the parsing threads; what a file's reading or parsing meets is still
+/// reported in the order of the walk, and the set keeps the walk's order of files.
+#[test]
+fn read_and_parse_problems_keep_the_walk_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let bundle = |value: &str| {
+        serde_json::to_vec(&json!({"type": "bundle", "objects": [
+            {"type": "indicator", "id": format!("indicator--{value}"),
+             "pattern": format!("[domain-name:value = '{value}.example']")}
+        ]}))
+        .unwrap()
+    };
+    std::fs::write(dir.join("a.stix2"), bundle("a")).unwrap();
+    // Over the size cap: refused from its size, never read (a sparse file costs no disk).
+    let huge = std::fs::File::create(dir.join("b.stix2")).unwrap();
+    huge.set_len(bridle_indicators::MAX_FILE_BYTES + 1).unwrap();
+    std::fs::write(dir.join("c.stix2"), b"{ not json").unwrap();
+    std::fs::write(dir.join("d.stix2"), bundle("d")).unwrap();
+    let report = IndicatorSet::load(&[dir.to_owned()]);
+    let problems: Vec<(String, &LoadProblemKind)> = report
+        .problems
+        .iter()
+        .map(|p| {
+            (
+                p.path.file_name().unwrap().to_string_lossy().into_owned(),
+                &p.kind,
+            )
+        })
+        .collect();
+    assert!(
+        matches!(
+            problems[..],
+            [
+                (ref b, LoadProblemKind::TooLarge { .. }),
+                (ref c, LoadProblemKind::NotJson(_)),
+            ] if b == "b.stix2" && c == "c.stix2"
+        ),
+        "{problems:?}"
+    );
+    let files: Vec<&str> = report.set.files().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(files, ["a.stix2", "d.stix2"]);
+    let values: Vec<&str> = report
+        .set
+        .indicators()
+        .iter()
+        .map(|i| i.value.as_str())
+        .collect();
+    assert_eq!(values, ["a.example", "d.example"]);
+}
