@@ -15,6 +15,27 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 /// serialised (as SQLite's are), so concurrent checks never interleave or deadlock.
 const PG_WRITE_LOCK: i64 = 0x6272_6964_6c65; // "bridle"
 
+/// Runs a SQLite step again while it fails with "busy" or "locked", backing off from 1 ms to
+/// 100 ms between tries, for at most [`SQLITE_BUSY_TIMEOUT`]; then returns its last result.
+fn retry_while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < SQLITE_BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause);
+                pause = pause.saturating_mul(2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A parameter or a column value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
@@ -203,9 +224,14 @@ impl Db {
         conn.busy_timeout(SQLITE_BUSY_TIMEOUT)
             .map_err(StoreError::sqlite)?;
         // WAL lets readers (case list/show) run while a check writes; foreign keys on.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
+        // Switching a new store to WAL needs the exclusive lock, and SQLite answers "locked"
+        // at once, without its busy handler, when two processes open a new store together:
+        // retry for as long as a writer would wait.
+        retry_while_busy(|| {
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+        })
         .map_err(StoreError::sqlite)?;
         Ok(Db::Sqlite(conn))
     }

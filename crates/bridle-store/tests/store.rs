@@ -493,3 +493,30 @@ fn url_parts(dsn: &str) -> (String, String, String) {
     let (user, host) = auth.rsplit_once('@').unwrap();
     (host.to_owned(), user.to_owned(), db.to_owned())
 }
+
+/// Several checks starting at once on a store that does not exist yet: each opens it (one
+/// creates it and switches it to WAL while the others wait), none fails with "locked".
+#[test]
+fn a_new_store_opened_by_several_writers_at_once_opens_for_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let location = Location::Sqlite(tmp.path().join(format!("new-{round}.db")));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let location = location.clone();
+                let start = std::sync::Arc::clone(&start);
+                std::thread::spawn(move || {
+                    start.wait();
+                    Store::open(&location).map(drop)
+                })
+            })
+            .collect();
+        for h in handles {
+            let opened = h.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {:?}", opened.err());
+        }
+        let mut store = Store::open(&location).unwrap();
+        assert!(store.cases().unwrap().is_empty());
+    }
+}
