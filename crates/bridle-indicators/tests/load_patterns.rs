@@ -355,3 +355,31 @@ fn read_and_parse_problems_keep_the_walk_order() {
         .collect();
     assert_eq!(values, ["a.example", "d.example"]);
 }
+
+/// Deep nesting anywhere in a bundle (an ignored field, a read field, a list of references,
+/// the objects array) costs no stack: values bridle does not keep are skipped without
+/// recursion, and the object around them is still read.
+#[test]
+fn deeply_nested_values_cost_no_stack() {
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    for field in ["extra", "name", "pattern", "object_refs"] {
+        let text = format!(
+            r#"{{"objects": [{{"type": "indicator", "id": "indicator--a", "{field}": {}}}]}}"#,
+            deep(200_000)
+        );
+        let report = IndicatorSet::from_bytes("deep.json", text.as_bytes());
+        let kinds: Vec<&LoadProblemKind> = report.problems.iter().map(|p| &p.kind).collect();
+        // The object is read; its pattern is missing (or was the deep value).
+        assert!(
+            matches!(kinds[..], [LoadProblemKind::MissingPattern]),
+            "{field}: {kinds:?}"
+        );
+    }
+    let text = format!(
+        r#"{{"objects": [{}, {{"type": "indicator", "id": "indicator--b", "pattern": "[process:name = 'b']"}}]}}"#,
+        deep(200_000)
+    );
+    let report = IndicatorSet::from_bytes("deep.json", text.as_bytes());
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.set.len(), 1);
+}
