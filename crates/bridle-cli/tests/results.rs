@@ -28,6 +28,17 @@ fn indicator_alerts(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// `bridle recheck FOLDER --only-given-iocs --iocs STIX`.
+fn recheck_with(folder: &Path, stix: &Path) -> std::process::Output {
+    run(&[
+        "recheck",
+        folder.to_str().unwrap(),
+        "--only-given-iocs",
+        "--iocs",
+        stix.to_str().unwrap(),
+    ])
+}
+
 fn only_recheck(results: &Path) -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(results.join("rechecks"))
         .unwrap()
@@ -69,13 +80,7 @@ fn recheck_without_the_evidence_gives_the_alerts_of_a_check_with_the_indicators(
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     std::fs::remove_dir_all(&backup).unwrap();
 
-    let o = run(&[
-        "recheck",
-        plain.to_str().unwrap(),
-        "--only-given-iocs",
-        "--iocs",
-        stix.to_str().unwrap(),
-    ]);
+    let o = recheck_with(&plain, &stix);
     assert_eq!(code(&o), 1, "exit codes as for check: {}", stderr(&o));
     let re = only_recheck(&plain);
     let expected = indicator_alerts(&with.join("alerts.json"));
@@ -147,22 +152,10 @@ fn rechecks_compare_with_the_previous_run() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = run(&[
-        "recheck",
-        out.to_str().unwrap(),
-        "--only-given-iocs",
-        "--iocs",
-        stix.to_str().unwrap(),
-    ]);
+    let o = recheck_with(&out, &stix);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("4 new"), "{}", stderr(&o));
-    let o = run(&[
-        "recheck",
-        out.to_str().unwrap(),
-        "--only-given-iocs",
-        "--iocs",
-        stix.to_str().unwrap(),
-    ]);
+    let o = recheck_with(&out, &stix);
     assert_eq!(code(&o), 1, "still findings, none new");
     let second = only_recheck(&out);
     let info = read_json(&second.join("info.json"));
@@ -223,13 +216,7 @@ fn recheck_reports_bad_lines_and_missing_files_by_name_and_checks_the_rest() {
     std::fs::write(damaged.join("observables.jsonl"), edited).unwrap();
     // sms.json gone: its alert is still raised, the file is named.
     std::fs::remove_file(damaged.join("sms.json")).unwrap();
-    let o = run(&[
-        "recheck",
-        damaged.to_str().unwrap(),
-        "--only-given-iocs",
-        "--iocs",
-        stix.to_str().unwrap(),
-    ]);
+    let o = recheck_with(&damaged, &stix);
     assert_eq!(
         code(&o),
         1,
@@ -264,13 +251,7 @@ fn recheck_reports_bad_lines_and_missing_files_by_name_and_checks_the_rest() {
     let gone = tmp.path().join("gone");
     copy_tree(&out, &gone);
     std::fs::remove_file(gone.join("observables.jsonl")).unwrap();
-    let o = run(&[
-        "recheck",
-        gone.to_str().unwrap(),
-        "--only-given-iocs",
-        "--iocs",
-        stix.to_str().unwrap(),
-    ]);
+    let o = recheck_with(&gone, &stix);
     assert_eq!(code(&o), 2);
     assert!(
         stderr(&o).contains("observables.jsonl is missing"),
@@ -285,13 +266,7 @@ fn recheck_reports_bad_lines_and_missing_files_by_name_and_checks_the_rest() {
     std::fs::write(cut.join("bridle-manifest.json"), &manifest[..10]).unwrap();
     let tcc = std::fs::read(cut.join("tcc.json")).unwrap();
     std::fs::write(cut.join("tcc.json"), &tcc[..tcc.len() - 40]).unwrap();
-    let o = run(&[
-        "recheck",
-        cut.to_str().unwrap(),
-        "--only-given-iocs",
-        "--iocs",
-        stix.to_str().unwrap(),
-    ]);
+    let o = recheck_with(&cut, &stix);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(
@@ -337,13 +312,7 @@ fn a_recheck_of_an_incomplete_check_is_incomplete_too() {
         stderr(&o)
     );
     // With the indicators the findings come first.
-    let o = run(&[
-        "recheck",
-        out.to_str().unwrap(),
-        "--only-given-iocs",
-        "--iocs",
-        stix.to_str().unwrap(),
-    ]);
+    let o = recheck_with(&out, &stix);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
 }
 
@@ -500,13 +469,7 @@ fn recheck_uses_the_keys_file_only_when_it_is_the_one_the_run_wrote() {
     // Re-checks the folder; returns the indicator alerts and the files the re-check read.
     let recheck = || {
         let _ = std::fs::remove_dir_all(plain.join("rechecks"));
-        let o = run(&[
-            "recheck",
-            plain.to_str().unwrap(),
-            "--only-given-iocs",
-            "--iocs",
-            stix.to_str().unwrap(),
-        ]);
+        let o = recheck_with(&plain, &stix);
         assert_eq!(code(&o), 1, "{}", stderr(&o));
         let re = only_recheck(&plain);
         let info = read_json(&re.join("info.json"));

@@ -539,7 +539,7 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        Ok(join(items, Expr::And))
+        Ok(Expr::And(items))
     }
 
     fn obs_unit(&mut self) -> Result<Expr, PatternError> {
@@ -709,15 +709,6 @@ impl<'a> Parser<'a> {
             ))),
         }
     }
-}
-
-fn join(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> Expr) -> Expr {
-    if items.len() == 1
-        && let Some(only) = items.pop()
-    {
-        return only;
-    }
-    make(items)
 }
 
 #[cfg(test)]

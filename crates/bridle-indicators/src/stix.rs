@@ -14,6 +14,28 @@ use std::sync::Arc;
 /// Most objects read from one bundle; the rest are ignored with a problem.
 pub const MAX_OBJECTS: usize = 1_000_000;
 
+/// The `Visitor` methods for numbers and `null`, which no field bridle reads can be: the
+/// value is consumed and `$value` returned, so an odd value costs itself only.
+macro_rules! numbers_and_null_are {
+    ($value:expr) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
 /// The fields of a STIX object bridle reads, borrowed from the file's bytes where possible
 /// (a string with escapes is copied).
 #[derive(Debug, Default)]
@@ -197,6 +219,8 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         f.write_str("a STIX object")
     }
 
+    numbers_and_null_are!(Lenient(StixObject::default()));
+
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lenient<'de>, A::Error> {
         let mut o = StixObject::default();
         // A repeated key: the last one wins, as in a JSON object read into a map.
@@ -237,23 +261,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         Ok(Lenient(StixObject::default()))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Lenient<'de>, E> {
-        Ok(Lenient(StixObject::default()))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Lenient<'de>, E> {
-        Ok(Lenient(StixObject::default()))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Lenient<'de>, E> {
-        Ok(Lenient(StixObject::default()))
-    }
-
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Lenient<'de>, E> {
-        Ok(Lenient(StixObject::default()))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Lenient<'de>, E> {
         Ok(Lenient(StixObject::default()))
     }
 }
@@ -281,6 +289,8 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         f.write_str("any JSON value")
     }
 
+    numbers_and_null_are!(Scalar::default());
+
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
         Ok(Scalar {
             str: Some(Cow::Borrowed(v)),
@@ -307,22 +317,6 @@ impl<'de> Visitor<'de> for ScalarVisitor {
             str: None,
             bool: Some(v),
         })
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::default())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::default())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::default())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
-        Ok(Scalar::default())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
@@ -355,6 +349,8 @@ impl<'de> Visitor<'de> for StrListVisitor {
         f.write_str("any JSON value")
     }
 
+    numbers_and_null_are!(StrList(None));
+
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrList<'de>, A::Error> {
         let mut list = Vec::new();
         while let Some(item) = seq.next_element::<Scalar>()? {
@@ -372,23 +368,7 @@ impl<'de> Visitor<'de> for StrListVisitor {
         Ok(StrList(None))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<StrList<'de>, E> {
-        Ok(StrList(None))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<StrList<'de>, E> {
-        Ok(StrList(None))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<StrList<'de>, E> {
-        Ok(StrList(None))
-    }
-
     fn visit_str<E: de::Error>(self, _: &str) -> Result<StrList<'de>, E> {
-        Ok(StrList(None))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<StrList<'de>, E> {
         Ok(StrList(None))
     }
 }

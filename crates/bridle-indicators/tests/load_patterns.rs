@@ -4,7 +4,7 @@
 mod common;
 
 use bridle_indicators::{IndicatorKind, IndicatorSet, LoadProblemKind, pattern::PatternErrorKind};
-use common::bundle;
+use common::{bundle, problems_by_file};
 use serde_json::json;
 
 #[test]
@@ -325,16 +325,7 @@ fn read_and_parse_problems_keep_the_walk_order() {
     std::fs::write(dir.join("c.stix2"), b"{ not json").unwrap();
     std::fs::write(dir.join("d.stix2"), bundle("d")).unwrap();
     let report = IndicatorSet::load(&[dir.to_owned()]);
-    let problems: Vec<(String, &LoadProblemKind)> = report
-        .problems
-        .iter()
-        .map(|p| {
-            (
-                p.path.file_name().unwrap().to_string_lossy().into_owned(),
-                &p.kind,
-            )
-        })
-        .collect();
+    let problems = problems_by_file(&report);
     assert!(
         matches!(
             problems[..],

@@ -4,7 +4,7 @@
 mod common;
 
 use bridle_indicators::{IndicatorKind, IndicatorSet, LoadProblemKind};
-use common::{shared, stix2};
+use common::{problems_by_file, shared, stix2};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -133,16 +133,7 @@ fn broken_sources_are_problems_and_the_rest_loads() {
     let report = IndicatorSet::load(&[dir.to_owned(), missing.clone()]);
     assert_eq!(report.set.files().len(), 1);
     assert_eq!(report.set.len(), 9);
-    let problems: Vec<(String, &LoadProblemKind)> = report
-        .problems
-        .iter()
-        .map(|p| {
-            (
-                p.path.file_name().unwrap().to_string_lossy().into_owned(),
-                &p.kind,
-            )
-        })
-        .collect();
+    let problems = problems_by_file(&report);
     assert_eq!(problems.len(), 4, "{problems:?}");
     assert!(matches!(problems[0], (ref n, LoadProblemKind::NotJson(_)) if n == "a_not_json.stix2"));
     assert!(

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
-use bridle_indicators::{IndicatorSet, LoadReport};
+use bridle_indicators::{IndicatorSet, LoadProblemKind, LoadReport};
 use std::path::PathBuf;
 
 /// The shared, read-only project material: `BRIDLE_SHARED`, or `<workspace>/../shared`.
@@ -52,4 +52,18 @@ pub fn set_of(patterns: &[&str]) -> IndicatorSet {
     let LoadReport { set, problems } = IndicatorSet::from_bytes("test.stix2", &bundle(patterns));
     assert!(problems.is_empty(), "{problems:?}");
     set
+}
+
+/// A load's problems as (file name, kind), in the order reported.
+pub fn problems_by_file(report: &LoadReport) -> Vec<(String, &LoadProblemKind)> {
+    report
+        .problems
+        .iter()
+        .map(|p| {
+            (
+                p.path.file_name().unwrap().to_string_lossy().into_owned(),
+                &p.kind,
+            )
+        })
+        .collect()
 }
